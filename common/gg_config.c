@@ -1,0 +1,731 @@
+/* gg_config: table-driven configuration from flags and environment (see gg_config.h). */
+#include "gg_config.h"
+
+#include "gg_log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <mongoc/mongoc.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#ifndef GG_VERSION
+#define GG_VERSION "unknown"
+#endif
+
+#define ENV_PREFIX      "GRIDGATE_"
+#define PROP_ENV_PREFIX "GRIDGATE_KAFKA_PROP_"
+#define PROP_FLAG       "kafka-prop"
+#define NAME_MAX_LEN    128
+#define WHY_MAX         256
+
+/* One slot per gg_conf_type; every member starts at offset 0, so a field is copied with memcpy
+ * of its type's size whatever the type. */
+typedef union conf_value {
+    char *s;
+    long l;
+    double d;
+    bool b;
+    gg_log_level lv;
+} conf_value;
+
+static const size_t type_sizes[] = {sizeof(char *), sizeof(long), sizeof(double), sizeof(bool),
+                                    sizeof(gg_log_level)};
+static const char *const type_metavars[] = {"TEXT", "INT", "NUMBER", "[BOOL]", "LEVEL"};
+static const char *const type_expected[] = {"text", "an integer", "a finite number",
+                                            "one of true/false, 1/0, yes/no, on/off",
+                                            "one of debug, info, warn, error"};
+
+/* Where a value came from, for the error message: operators fix the place they set it. */
+static const char *const source_names[] = {"command line", "environment", "built-in default"};
+enum { SRC_FLAG, SRC_ENV, SRC_DEFAULT };
+
+static const struct {
+    const char *word;
+    bool value;
+} bool_words[] = {{"true", true}, {"false", false}, {"1", true},  {"0", false},
+                  {"yes", true},  {"no", false},    {"on", true}, {"off", false}};
+
+typedef struct conf_ctx {
+    const char *prog, *summary;
+    const gg_conf_opt *opts;
+    size_t nopts;
+    FILE *out, *err;
+    const char **flagval;   /* per option: the last value given on the command line */
+    const char **flagprops; /* every --kafka-prop argument, "name=value" */
+    size_t nflagprops;
+    bool want_props;
+} conf_ctx;
+
+/* Returns -1 so that validators can fail in one statement. */
+__attribute__((format(printf, 3, 4))) static int why_set(char *why, size_t whylen, const char *fmt,
+                                                         ...)
+{
+    va_list ap;
+    if (why && whylen) {
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* Prints the one line a configuration mistake gets; returns the exit status it calls for. */
+__attribute__((format(printf, 2, 3))) static int conf_error(const conf_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(c->err, "%s: ", c->prog);
+    va_start(ap, fmt);
+    vfprintf(c->err, fmt, ap);
+    va_end(ap);
+    fputc('\n', c->err);
+    fflush(c->err);
+    return GG_CONF_EXIT_USAGE;
+}
+
+static void env_name(const char *name, char *buf, size_t len)
+{
+    size_t n = strlen(ENV_PREFIX);
+    memcpy(buf, ENV_PREFIX, n);
+    for (; *name && n + 1 < len; name++)
+        buf[n++] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
+    buf[n] = '\0';
+}
+
+static const char *env_get(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (; envp && *envp; envp++)
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+            return *envp + n + 1;
+    return NULL;
+}
+
+/* ---- Kafka properties ------------------------------------------------------------------- */
+
+static int props_set(gg_conf_props *p, const char *name, size_t namelen, const char *value)
+{
+    char *v = strdup(value), *n = NULL;
+    gg_conf_prop *items = NULL;
+    for (size_t i = 0; v && i < p->count; i++) {
+        if (strlen(p->items[i].name) == namelen && !memcmp(p->items[i].name, name, namelen)) {
+            free(p->items[i].value);
+            p->items[i].value = v;
+            return 0;
+        }
+    }
+    if (v && (n = strndup(name, namelen)) &&
+        (items = realloc(p->items, (p->count + 1) * sizeof(*items)))) {
+        p->items = items;
+        p->items[p->count++] = (gg_conf_prop){n, v};
+        return 0;
+    }
+    free(v);
+    free(n);
+    return -1;
+}
+
+const char *gg_conf_props_get(const gg_conf_props *kafka_props, const char *name)
+{
+    for (size_t i = 0; kafka_props && i < kafka_props->count; i++)
+        if (strcmp(kafka_props->items[i].name, name) == 0)
+            return kafka_props->items[i].value;
+    return NULL;
+}
+
+/* Shells cannot export names with dots, so SASL_MECHANISM stands for sasl.mechanism; orchestrators
+ * that can set GRIDGATE_KAFKA_PROP_sasl.mechanism get it verbatim. */
+static size_t prop_name_from_env(const char *s, size_t len, char *buf, size_t buflen)
+{
+    bool verbatim = memchr(s, '.', len) != NULL;
+    size_t n = 0;
+    for (; n < len && n + 1 < buflen; n++)
+        buf[n] = verbatim ? s[n] : s[n] == '_' ? '.' : (char)tolower((unsigned char)s[n]);
+    buf[n] = '\0';
+    return n;
+}
+
+static int collect_props(const conf_ctx *c, gg_conf_props *props, char **envp)
+{
+    size_t plen = strlen(PROP_ENV_PREFIX);
+    char name[NAME_MAX_LEN];
+    for (; envp && *envp; envp++) {
+        const char *rest = *envp + plen, *eq;
+        if (strncmp(*envp, PROP_ENV_PREFIX, plen) != 0 || !(eq = strchr(rest, '=')) || !eq[1])
+            continue;
+        if (eq == rest)
+            return conf_error(c, PROP_ENV_PREFIX "<name> needs a librdkafka property name");
+        size_t n = prop_name_from_env(rest, (size_t)(eq - rest), name, sizeof(name));
+        if (props_set(props, name, n, eq + 1) != 0)
+            return conf_error(c, "out of memory reading Kafka properties");
+    }
+    for (size_t i = 0; i < c->nflagprops; i++) {
+        const char *p = c->flagprops[i], *eq = strchr(p, '=');
+        if (props_set(props, p, (size_t)(eq - p), eq + 1) != 0)
+            return conf_error(c, "out of memory reading Kafka properties");
+    }
+    return GG_CONF_OK;
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+static int parse_bool(const char *s, bool *out)
+{
+    for (size_t i = 0; i < sizeof(bool_words) / sizeof(bool_words[0]); i++) {
+        if (strcasecmp(s, bool_words[i].word) == 0) {
+            *out = bool_words[i].value;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* strtol/strtod skip leading blanks and stop at trailing junk; a setting must be exactly a
+ * number, or "8080 " in a YAML file would pass silently. Strings are taken as they are. */
+static int parse_typed(gg_conf_type t, const char *raw, conf_value *v)
+{
+    char *end = NULL;
+    if (t == GG_CONF_STR)
+        return 0;
+    if (t == GG_CONF_BOOL)
+        return parse_bool(raw, &v->b);
+    if (t == GG_CONF_LOGLEVEL)
+        return gg_log_level_parse(raw, &v->lv);
+    if (!*raw || isspace((unsigned char)*raw))
+        return -1;
+    errno = 0;
+    if (t == GG_CONF_INT)
+        v->l = strtol(raw, &end, 10);
+    else
+        v->d = strtod(raw, &end);
+    return (errno || *end || (t == GG_CONF_DOUBLE && !isfinite(v->d))) ? -1 : 0;
+}
+
+static bool out_of_range(const gg_conf_opt *o, const conf_value *v)
+{
+    double x = o->type == GG_CONF_INT ? (double)v->l : v->d;
+    return (o->type == GG_CONF_INT || o->type == GG_CONF_DOUBLE) && o->min < o->max &&
+           (x < o->min || x > o->max);
+}
+
+/* Parses raw for o and stores it into settings; on failure stores nothing and explains. */
+static int store_value(const gg_conf_opt *o, void *settings, const char *raw, char *why,
+                       size_t whylen)
+{
+    char shown[96], reason[WHY_MAX] = "";
+    conf_value v = {.lv = GG_LOG_INFO};
+    if (o->flags & GG_CONF_SECRET)
+        snprintf(shown, sizeof(shown), "the value");
+    else
+        snprintf(shown, sizeof(shown), "\"%.64s%s\"", raw, strlen(raw) > 64 ? "..." : "");
+
+    if (parse_typed(o->type, raw, &v) != 0)
+        return why_set(why, whylen, "%s is not %s", shown, type_expected[o->type]);
+    if (out_of_range(o, &v))
+        return why_set(why, whylen, "%s is out of range %.15g..%.15g", shown, o->min, o->max);
+    if (o->check && o->check(raw, reason, sizeof(reason)) != 0)
+        return why_set(why, whylen, "%s: %s", shown, reason[0] ? reason : "rejected");
+    if (o->type == GG_CONF_STR && !(v.s = strdup(raw)))
+        return why_set(why, whylen, "out of memory");
+    memcpy((char *)settings + o->offset, &v, type_sizes[o->type]);
+    return 0;
+}
+
+static int apply_opts(const conf_ctx *c, void *settings, char **envp)
+{
+    char env[NAME_MAX_LEN], why[WHY_MAX];
+    for (size_t i = 0; i < c->nopts; i++) {
+        const gg_conf_opt *o = &c->opts[i];
+        const char *raw = c->flagval[i];
+        int src = SRC_FLAG;
+        env_name(o->name, env, sizeof(env));
+        if (!raw) {
+            raw = env_get(envp, env);
+            src = SRC_ENV;
+        }
+        if (!raw || (src == SRC_ENV && !*raw)) {
+            raw = o->def;
+            src = SRC_DEFAULT;
+        }
+        if ((o->flags & GG_CONF_REQUIRED) && (!raw || !*raw))
+            return conf_error(c, "--%s (env %s) is required but not set", o->name, env);
+        if (raw && store_value(o, settings, raw, why, sizeof(why)) != 0)
+            return conf_error(c, "invalid value for --%s (env %s) from the %s: %s", o->name, env,
+                              source_names[src], why);
+    }
+    return GG_CONF_OK;
+}
+
+/* ---- command line ------------------------------------------------------------------------- */
+
+static void print_opt_help(FILE *out, const gg_conf_opt *o)
+{
+    char env[NAME_MAX_LEN];
+    env_name(o->name, env, sizeof(env));
+    fprintf(out, "  --%s %s\n", o->name, type_metavars[o->type]);
+    if (o->help)
+        fprintf(out, "      %s\n", o->help);
+    fprintf(out, "      env %s", env);
+    if (o->flags & GG_CONF_SECRET)
+        fputs("; secret", out);
+    else if (o->def)
+        fprintf(out, o->type == GG_CONF_STR ? "; default \"%s\"" : "; default %s", o->def);
+    if ((o->type == GG_CONF_INT || o->type == GG_CONF_DOUBLE) && o->min < o->max)
+        fprintf(out, "; range %.15g..%.15g", o->min, o->max);
+    if (o->type == GG_CONF_LOGLEVEL)
+        fprintf(out, "; %s", type_expected[o->type]);
+    fputs(o->flags & GG_CONF_REQUIRED ? "; required\n" : "\n", out);
+}
+
+static void print_help(const conf_ctx *c)
+{
+    fprintf(c->out, "Usage: %s [OPTIONS]\n", c->prog);
+    if (c->summary)
+        fprintf(c->out, "%s\n", c->summary);
+    fputs("\nEvery option can also be set with the environment variable shown; a flag wins over\n"
+          "the environment, which wins over the default.\n\nOptions:\n",
+          c->out);
+    for (size_t i = 0; i < c->nopts; i++)
+        print_opt_help(c->out, &c->opts[i]);
+    if (c->want_props)
+        fputs("  --" PROP_FLAG " NAME=VALUE\n"
+              "      A librdkafka property such as security.protocol or sasl.mechanism;\n"
+              "      repeatable. Values are never printed.\n"
+              "      env " PROP_ENV_PREFIX "<name>, as " PROP_ENV_PREFIX "sasl.mechanism or\n"
+              "      " PROP_ENV_PREFIX "SASL_MECHANISM\n",
+              c->out);
+    fputs("  --help\n      Print this help and exit.\n"
+          "  --version\n      Print the version and exit.\n",
+          c->out);
+    fflush(c->out);
+}
+
+static const gg_conf_opt *find_opt(const conf_ctx *c, const char *name, size_t len, size_t *idx)
+{
+    for (*idx = 0; *idx < c->nopts; ++*idx) {
+        const char *n = c->opts[*idx].name;
+        if (strlen(n) == len && memcmp(n, name, len) == 0)
+            return &c->opts[*idx];
+    }
+    return NULL;
+}
+
+static bool is_flag(const char *s, const char *name)
+{
+    return strncmp(s, "--", 2) == 0 && strcmp(s + 2, name) == 0;
+}
+
+/* Takes the value of the flag at argv[*i]: after '=', else the next argument. A bool flag alone
+ * means true, so "--debug-http" reads naturally; it consumes the next argument only when that
+ * is a bool word. A following "--x" is taken as a forgotten value rather than as the value. */
+static const char *flag_value(int argc, char **argv, int *i, const char *eq, bool is_bool)
+{
+    bool ignored;
+    if (eq)
+        return eq + 1;
+    if (is_bool && *i + 1 < argc && parse_bool(argv[*i + 1], &ignored) == 0)
+        return argv[++*i];
+    if (is_bool)
+        return "true";
+    if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0)
+        return NULL;
+    return argv[++*i];
+}
+
+/* Reads the flag at argv[*i]; GG_CONF_OK, or the status to return. */
+static int scan_flag(conf_ctx *c, int argc, char **argv, int *i)
+{
+    const char *name = argv[*i] + 2, *eq = strchr(name, '='), *v;
+    size_t len = eq ? (size_t)(eq - name) : strlen(name), idx;
+    char env[NAME_MAX_LEN];
+    if (c->want_props && len == strlen(PROP_FLAG) && memcmp(name, PROP_FLAG, len) == 0) {
+        /* Never echoed: the argument may be sasl.password=... */
+        if (!(v = flag_value(argc, argv, i, eq, false)) || !strchr(v, '=') || v[0] == '=')
+            return conf_error(c, "--" PROP_FLAG " needs an argument of the form name=value");
+        c->flagprops[c->nflagprops++] = v;
+        return GG_CONF_OK;
+    }
+    const gg_conf_opt *o = find_opt(c, name, len, &idx);
+    if (!o)
+        return conf_error(c, "unknown option --%.*s (see --help)", (int)(len > 64 ? 64 : len),
+                          name);
+    env_name(o->name, env, sizeof(env));
+    if (!(v = flag_value(argc, argv, i, eq, o->type == GG_CONF_BOOL)))
+        return conf_error(c, "option --%s (env %s) needs a value", o->name, env);
+    c->flagval[idx] = v;
+    return GG_CONF_OK;
+}
+
+static int scan_args(conf_ctx *c, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc;
+        if (is_flag(a, "help") || strcmp(a, "-h") == 0) {
+            print_help(c);
+            return GG_CONF_EXIT_SUCCESS;
+        }
+        if (is_flag(a, "version")) {
+            fprintf(c->out, "%s %s\n", c->prog, GG_VERSION);
+            fflush(c->out);
+            return GG_CONF_EXIT_SUCCESS;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            const char *what = strcmp(a, "--") == 0 && i + 1 < argc ? argv[i + 1] : a;
+            return conf_error(c, "unexpected argument \"%.64s\": settings are --name value flags",
+                              what);
+        }
+        if ((rc = scan_flag(c, argc, argv, &i)) != GG_CONF_OK)
+            return rc;
+    }
+    return GG_CONF_OK;
+}
+
+/* Puts every field in its "unset" state so that gg_conf_free is safe whatever happens next. */
+static void settings_reset(const gg_conf_opt *opts, size_t nopts, void *settings)
+{
+    for (size_t i = 0; i < nopts; i++) {
+        conf_value v = {.s = NULL};
+        if (opts[i].type == GG_CONF_LOGLEVEL)
+            v.lv = GG_LOG_INFO;
+        memcpy((char *)settings + opts[i].offset, &v, type_sizes[opts[i].type]);
+    }
+}
+
+int gg_conf_load(const char *prog, const char *summary, const gg_conf_opt *opts, size_t nopts,
+                 void *settings, gg_conf_props *kafka_props, int argc, char **argv, char **envp,
+                 FILE *out, FILE *err)
+{
+    conf_ctx c = {.prog = prog ? prog : "gridgate",
+                  .summary = summary,
+                  .opts = opts,
+                  .nopts = nopts,
+                  .out = out ? out : stdout,
+                  .err = err ? err : stderr,
+                  .want_props = kafka_props != NULL};
+    int rc;
+
+    settings_reset(opts, nopts, settings);
+    if (kafka_props)
+        *kafka_props = (gg_conf_props){NULL, 0};
+    c.flagval = calloc(nopts + 1, sizeof(*c.flagval));
+    c.flagprops = calloc((size_t)(argc > 0 ? argc : 0) + 1, sizeof(*c.flagprops));
+    if (!c.flagval || !c.flagprops)
+        rc = conf_error(&c, "out of memory");
+    else if ((rc = scan_args(&c, argc, argv)) == GG_CONF_OK &&
+             (rc = apply_opts(&c, settings, envp ? envp : environ)) == GG_CONF_OK && kafka_props)
+        rc = collect_props(&c, kafka_props, envp ? envp : environ);
+    free(c.flagval);
+    free(c.flagprops);
+    if (rc != GG_CONF_OK)
+        gg_conf_free(opts, nopts, settings, kafka_props);
+    return rc;
+}
+
+void gg_conf_free(const gg_conf_opt *opts, size_t nopts, void *settings, gg_conf_props *kafka_props)
+{
+    for (size_t i = 0; settings && i < nopts; i++) {
+        char *s = NULL, *field = (char *)settings + opts[i].offset;
+        if (opts[i].type != GG_CONF_STR)
+            continue;
+        memcpy(&s, field, sizeof(s));
+        free(s);
+        s = NULL;
+        memcpy(field, &s, sizeof(s));
+    }
+    for (size_t i = 0; kafka_props && i < kafka_props->count; i++) {
+        free(kafka_props->items[i].name);
+        free(kafka_props->items[i].value);
+    }
+    if (kafka_props) {
+        free(kafka_props->items);
+        *kafka_props = (gg_conf_props){NULL, 0};
+    }
+}
+
+/* ---- describe ----------------------------------------------------------------------------- */
+
+static json_t *describe_value(const gg_conf_opt *o, const void *settings)
+{
+    conf_value v = {.s = NULL};
+    memcpy(&v, (const char *)settings + o->offset, type_sizes[o->type]);
+    if (o->flags & GG_CONF_SECRET)
+        return o->type == GG_CONF_STR && !v.s ? json_null() : json_string("***");
+    switch (o->type) {
+    case GG_CONF_STR:
+        return v.s ? json_string(v.s) : json_null();
+    case GG_CONF_INT:
+        return json_integer((json_int_t)v.l);
+    case GG_CONF_DOUBLE:
+        return json_real(v.d);
+    case GG_CONF_BOOL:
+        return json_boolean(v.b);
+    case GG_CONF_LOGLEVEL:
+        return json_string(gg_log_level_name(v.lv));
+    }
+    return json_null();
+}
+
+json_t *gg_conf_describe(const gg_conf_opt *opts, size_t nopts, const void *settings)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && i < nopts; i++) {
+        json_t *v = describe_value(&opts[i], settings);
+        /* A string that is not UTF-8 cannot go into JSON; null beats losing the whole line. */
+        json_object_set_new(obj, opts[i].name, v ? v : json_null());
+    }
+    return obj;
+}
+
+json_t *gg_conf_describe_props(const gg_conf_props *kafka_props)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && kafka_props && i < kafka_props->count; i++)
+        json_object_set_new(obj, kafka_props->items[i].name, json_string("***"));
+    return obj;
+}
+
+/* ---- validators --------------------------------------------------------------------------- */
+
+static int host_check(const char *h, size_t len, bool bracketed, char *why, size_t whylen)
+{
+    char v6[INET6_ADDRSTRLEN];
+    struct in6_addr addr;
+    if (len == 0)
+        return why_set(why, whylen, "the host is empty");
+    if (bracketed) {
+        snprintf(v6, sizeof(v6), "%.*s", (int)len, h);
+        if (len >= sizeof(v6) || inet_pton(AF_INET6, v6, &addr) != 1)
+            return why_set(why, whylen, "the address in brackets is not an IPv6 address");
+        return 0;
+    }
+    if (memchr(h, ':', len))
+        return why_set(why, whylen, "an IPv6 address needs brackets, as in [::1]:8080");
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)h[i]) && !strchr("-._", h[i]))
+            return why_set(why, whylen, "the host may hold only letters, digits, '-', '.', '_'");
+    return 0;
+}
+
+static int port_parse(const char *p, size_t len, unsigned short *port, char *why, size_t whylen)
+{
+    unsigned long v = 0;
+    for (size_t i = 0; i < len && len <= 5; i++)
+        v = isdigit((unsigned char)p[i]) ? v * 10 + (unsigned long)(p[i] - '0') : 100000;
+    /* Port 0 is valid: a listener bound to it gets a free port from the system. */
+    if (len == 0 || len > 5 || v > 65535)
+        return why_set(why, whylen, "the port must be a number from 0 to 65535");
+    if (port)
+        *port = (unsigned short)v;
+    return 0;
+}
+
+/* Splits s[0..len) as host:port, the form every gridgate address takes; host may be NULL. */
+static int hostport_parse(const char *s, size_t len, char *host, size_t hostlen,
+                          unsigned short *port, char *why, size_t whylen)
+{
+    const char *end = s + len, *h = s, *hend, *colon;
+    bool bracketed = len > 0 && s[0] == '[';
+    if (bracketed) {
+        h = s + 1;
+        hend = memchr(s, ']', len);
+        colon = hend ? hend + 1 : NULL;
+    } else {
+        colon = hend = memrchr(s, ':', len);
+    }
+    if (!colon || colon >= end || *colon != ':')
+        return why_set(why, whylen, bracketed ? "expected [address]:port" : "expected host:port");
+    if (host_check(h, (size_t)(hend - h), bracketed, why, whylen) != 0 ||
+        port_parse(colon + 1, (size_t)(end - colon - 1), port, why, whylen) != 0)
+        return -1;
+    if (host && (size_t)(hend - h) >= hostlen)
+        return why_set(why, whylen, "the host is too long");
+    if (host) {
+        memcpy(host, h, (size_t)(hend - h));
+        host[hend - h] = '\0';
+    }
+    return 0;
+}
+
+int gg_conf_split_hostport(const char *s, char *host, size_t hostlen, unsigned short *port)
+{
+    if (!s || !host || hostlen == 0)
+        return -1;
+    return hostport_parse(s, strlen(s), host, hostlen, port, NULL, 0);
+}
+
+int gg_conf_check_hostport(const char *value, char *why, size_t whylen)
+{
+    if (!value)
+        return why_set(why, whylen, "expected host:port");
+    return hostport_parse(value, strlen(value), NULL, 0, NULL, why, whylen);
+}
+
+int gg_conf_check_nonempty(const char *value, char *why, size_t whylen)
+{
+    for (; value && *value; value++)
+        if (!isspace((unsigned char)*value))
+            return 0;
+    return why_set(why, whylen, "must not be empty");
+}
+
+int gg_conf_check_broker_list(const char *value, char *why, size_t whylen)
+{
+    char reason[WHY_MAX];
+    const char *p = value;
+    if (!value)
+        return why_set(why, whylen, "expected host:port[,host:port...]");
+    for (size_t n = 1; p; n++) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p), *proto;
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        while (end > p && isspace((unsigned char)end[-1]))
+            end--;
+        /* librdkafka accepts "SASL_SSL://host:port"; the protocol is its business. */
+        if ((proto = memmem(p, (size_t)(end - p), "://", 3)))
+            p = proto + 3;
+        if (p == end)
+            return why_set(why, whylen, "broker %zu is empty; expected host:port[,host:port...]",
+                           n);
+        if (hostport_parse(p, (size_t)(end - p), NULL, 0, NULL, reason, sizeof(reason)) != 0)
+            return why_set(why, whylen, "broker %zu: %s", n, reason);
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+/* URL userinfo must be percent-encoded, so a password holding '@' or '/' arrives as %40, %2F. */
+static int pct_decode(const char *s, size_t len, char *dst, size_t dstlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++, n++) {
+        char ch = s[i], hex[3] = {0};
+        if (ch == '%') {
+            if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
+                !isxdigit((unsigned char)s[i + 2]))
+                return -1;
+            memcpy(hex, s + i + 1, 2);
+            ch = (char)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        if (ch == '\0' || n + 1 >= dstlen)
+            return -1;
+        dst[n] = ch;
+    }
+    dst[n] = '\0';
+    return 0;
+}
+
+static int redis_userinfo(const char *s, size_t len, gg_conf_redis_url *out, char *why,
+                          size_t whylen)
+{
+    const char *colon = memchr(s, ':', len);
+    if (!colon)
+        return why_set(why, whylen, "credentials must read [user]:password@");
+    size_t ulen = (size_t)(colon - s);
+    if (pct_decode(s, ulen, out->user, sizeof(out->user)) != 0 ||
+        pct_decode(colon + 1, len - ulen - 1, out->password, sizeof(out->password)) != 0)
+        return why_set(why, whylen, "the credentials are too long or badly percent-encoded");
+    return 0;
+}
+
+/* host[:port] with Redis's default port when none is given. */
+static int redis_hostport(const char *s, size_t len, gg_conf_redis_url *out, char *why,
+                          size_t whylen)
+{
+    char buf[sizeof(out->host) + 16];
+    const char *rb = len && s[0] == '[' ? memchr(s, ']', len) : NULL;
+    bool has_port = rb ? rb + 1 < s + len : memchr(s, ':', len) != NULL;
+    unsigned short port = 6379;
+    if (len >= sizeof(out->host))
+        return why_set(why, whylen, "the host is too long");
+    snprintf(buf, sizeof(buf), "%.*s%s", (int)len, s, has_port ? "" : ":6379");
+    if (hostport_parse(buf, strlen(buf), out->host, sizeof(out->host), &port, why, whylen) != 0)
+        return -1;
+    out->port = port;
+    return 0;
+}
+
+static int redis_url_parse(const char *s, gg_conf_redis_url *out, char *why, size_t whylen)
+{
+    conf_value db = {.l = 0};
+    memset(out, 0, sizeof(*out));
+    out->port = 6379;
+    if (s && strncmp(s, "unix://", 7) == 0) {
+        if (s[7] != '/' || strlen(s + 7) >= sizeof(out->unix_path))
+            return why_set(why, whylen, "a unix socket URL reads unix:///absolute/path.sock");
+        strcpy(out->unix_path, s + 7);
+        return 0;
+    }
+    if (!s || strncmp(s, "redis://", 8) != 0)
+        return why_set(why, whylen,
+                       "expected redis://[[user]:password@]host[:port][/db] or unix:///path");
+    const char *rest = s + 8, *at = strrchr(rest, '@');
+    const char *hp = at ? at + 1 : rest, *slash = strchr(hp, '/');
+    if (strpbrk(hp, "?#"))
+        return why_set(why, whylen, "query strings and fragments are not supported");
+    if ((at && redis_userinfo(rest, (size_t)(at - rest), out, why, whylen) != 0) ||
+        redis_hostport(hp, slash ? (size_t)(slash - hp) : strlen(hp), out, why, whylen) != 0)
+        return -1;
+    if (slash && slash[1] &&
+        (!isdigit((unsigned char)slash[1]) || parse_typed(GG_CONF_INT, slash + 1, &db) != 0 ||
+         db.l > INT_MAX))
+        return why_set(why, whylen, "the database after '/' must be a number");
+    out->db = (int)db.l;
+    return 0;
+}
+
+int gg_conf_parse_redis_url(const char *s, gg_conf_redis_url *out)
+{
+    return redis_url_parse(s, out, NULL, 0);
+}
+
+int gg_conf_check_redis_url(const char *value, char *why, size_t whylen)
+{
+    gg_conf_redis_url u;
+    int rc = redis_url_parse(value, &u, why, whylen);
+    explicit_bzero(&u, sizeof(u)); /* it held the password */
+    return rc;
+}
+
+int gg_conf_check_http_url(const char *value, char *why, size_t whylen)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    CURLUcode uc = CURLUE_OK;
+    int rc = -1;
+    if (!u || !value)
+        why_set(why, whylen, u ? "expected an http:// or https:// URL" : "out of memory");
+    else if ((uc = curl_url_set(u, CURLUPART_URL, value, 0)) != CURLUE_OK)
+        why_set(why, whylen, "not a URL (%s)", curl_url_strerror(uc));
+    else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+             (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+        why_set(why, whylen, "the scheme must be http:// or https://");
+    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
+        why_set(why, whylen, "the URL has no host");
+    else
+        rc = 0;
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int gg_conf_check_mongo_uri(const char *value, char *why, size_t whylen)
+{
+    bson_error_t error;
+    mongoc_uri_t *uri = value ? mongoc_uri_new_with_error(value, &error) : NULL;
+    if (!uri)
+        return why_set(why, whylen, "not a MongoDB connection string (%s)",
+                       value ? error.message : "empty");
+    mongoc_uri_destroy(uri);
+    return 0;
+}

@@ -1,0 +1,123 @@
+/* gg_config: command-line and environment configuration for every gridgate service.
+ *
+ * Each service describes its settings once, in a static table of gg_conf_opt; the loader fills
+ * the service's own settings struct from it. Every setting NAME is read from the environment
+ * variable GRIDGATE_<NAME> (upper case, '-' becomes '_') and from the flag --<name>; a flag wins
+ * over the environment, which wins over the table's default. An environment variable set to the
+ * empty string counts as unset, so that templated deployments can leave a value blank.
+ *
+ * Containers are configured through the environment and operators poke at them with flags, so
+ * both must behave the same and any mistake must stop the service at start-up with one message
+ * that names the setting both ways, instead of surfacing later as a confusing runtime failure.
+ *
+ * Secrets (GG_CONF_SECRET) and Kafka pass-through properties are never echoed: not in --help,
+ * not in error messages, not in gg_conf_describe(). */
+#ifndef GG_CONFIG_H
+#define GG_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum gg_conf_type {
+    GG_CONF_STR,     /* char *, malloc'd and owned by the settings struct; NULL when unset */
+    GG_CONF_INT,     /* long */
+    GG_CONF_DOUBLE,  /* double, finite */
+    GG_CONF_BOOL,    /* bool: true/false, 1/0, yes/no, on/off */
+    GG_CONF_LOGLEVEL /* gg_log_level: debug, info, warn, error */
+} gg_conf_type;
+
+/* Extra validation of a value's text. Returns 0 when the value is fine; otherwise writes a short
+ * reason (which must not quote the value: it may be a secret) into why and returns -1. */
+typedef int (*gg_conf_check)(const char *value, char *why, size_t whylen);
+
+#define GG_CONF_SECRET   (1u << 0) /* never echoed; shown as "***" by gg_conf_describe */
+#define GG_CONF_REQUIRED (1u << 1) /* must end up set and non-empty */
+
+typedef struct gg_conf_opt {
+    const char *name; /* "kafka-brokers": flag --kafka-brokers, env GRIDGATE_KAFKA_BROKERS */
+    gg_conf_type type;
+    size_t offset;       /* offsetof() of the field in the caller's settings struct */
+    const char *def;     /* default as text; NULL means unset (0, false, info, or NULL) */
+    const char *help;    /* one line for --help */
+    double min, max;     /* inclusive range for INT and DOUBLE, checked when min < max */
+    gg_conf_check check; /* run on the raw text of any type when set, may be NULL */
+    unsigned flags;      /* GG_CONF_SECRET, GG_CONF_REQUIRED */
+} gg_conf_opt;
+
+/* Kafka properties passed through untouched to librdkafka (security.protocol, sasl.* ...). */
+typedef struct gg_conf_prop {
+    char *name;
+    char *value;
+} gg_conf_prop;
+
+typedef struct gg_conf_props {
+    gg_conf_prop *items;
+    size_t count;
+} gg_conf_props;
+
+enum {
+    GG_CONF_OK = 0,
+    GG_CONF_EXIT_SUCCESS = 1, /* --help or --version printed: exit(0) */
+    GG_CONF_EXIT_USAGE = 2    /* bad configuration, message printed: exit(2) */
+};
+
+/* Fills settings from opts, the environment and argv, in that order of rising precedence.
+ * envp is a NULL-terminated "NAME=value" array; NULL means the process environment.
+ * kafka_props, when not NULL, collects every GRIDGATE_KAFKA_PROP_<x>=value variable and every
+ * --kafka-prop name=value flag (a flag wins over a variable of the same name). In the variable's
+ * name, an <x> containing '.' is taken verbatim (GRIDGATE_KAFKA_PROP_security.protocol), any
+ * other is lower-cased with '_' turned into '.' (GRIDGATE_KAFKA_PROP_SASL_MECHANISM).
+ * Help and version text go to out; the single error message goes to err.
+ *
+ * Returns GG_CONF_OK, GG_CONF_EXIT_SUCCESS or GG_CONF_EXIT_USAGE, which is also the process exit
+ * status to use. settings is overwritten, never read; when the result is not GG_CONF_OK nothing
+ * is left allocated. Call gg_conf_free() after GG_CONF_OK (calling it in any case is safe). */
+int gg_conf_load(const char *prog, const char *summary, const gg_conf_opt *opts, size_t nopts,
+                 void *settings, gg_conf_props *kafka_props, int argc, char **argv, char **envp,
+                 FILE *out, FILE *err);
+
+/* Frees the strings of settings and every kafka property; either pointer may be NULL. */
+void gg_conf_free(const gg_conf_opt *opts, size_t nopts, void *settings,
+                  gg_conf_props *kafka_props);
+
+/* The effective settings as a JSON object keyed by option name, for a start-up log line.
+ * Secrets that are set read "***"; unset strings are null. Caller owns the reference. */
+json_t *gg_conf_describe(const gg_conf_opt *opts, size_t nopts, const void *settings);
+
+/* The names of the Kafka properties, each mapped to "***": values may hold credentials. */
+json_t *gg_conf_describe_props(const gg_conf_props *kafka_props);
+
+/* The value of the Kafka property name, or NULL. */
+const char *gg_conf_props_get(const gg_conf_props *kafka_props, const char *name);
+
+/* Validators for option tables. None of them quotes the value in why. */
+int gg_conf_check_nonempty(const char *value, char *why, size_t whylen);
+/* "host:port" with port 1..65535: "localhost:80", "0.0.0.0:8080", "[::1]:8080". */
+int gg_conf_check_hostport(const char *value, char *why, size_t whylen);
+/* Comma-separated host:port entries, each optionally behind a librdkafka "PROTOCOL://". */
+int gg_conf_check_broker_list(const char *value, char *why, size_t whylen);
+/* "redis://[[user]:password@]host[:port][/db]" or "unix:///path/to.sock". */
+int gg_conf_check_redis_url(const char *value, char *why, size_t whylen);
+/* An http:// or https:// URL with a host. */
+int gg_conf_check_http_url(const char *value, char *why, size_t whylen);
+/* Anything libmongoc accepts as a connection string. */
+int gg_conf_check_mongo_uri(const char *value, char *why, size_t whylen);
+
+/* Splits "host:port" or "[v6addr]:port" (brackets dropped). Returns 0, or -1 when s is malformed
+ * or the host does not fit in hostlen bytes. */
+int gg_conf_split_hostport(const char *s, char *host, size_t hostlen, unsigned short *port);
+
+typedef struct gg_conf_redis_url {
+    char host[256];      /* empty for a unix socket */
+    int port;            /* 6379 unless given */
+    int db;              /* 0 unless given */
+    char user[256];      /* Redis 6 ACL user, empty when absent; percent-decoded */
+    char password[256];  /* empty when absent; percent-decoded */
+    char unix_path[256]; /* set for unix:// URLs only */
+} gg_conf_redis_url;
+
+/* Parses a URL accepted by gg_conf_check_redis_url. Returns 0, or -1 when it is malformed. */
+int gg_conf_parse_redis_url(const char *s, gg_conf_redis_url *out);
+
+#endif

@@ -1,0 +1,289 @@
+/* gg_http: the libmicrohttpd daemon, its access handler and the central dispatch (see gg_http.h).
+ */
+#include "gg_http_int.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "gg_config.h"
+
+gg_http_server *gg_http_new(const gg_http_config *cfg, gg_log *log, gg_metrics *metrics)
+{
+    gg_http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    s->listen = strdup(cfg->listen ? cfg->listen : "127.0.0.1:0");
+    s->cors_origin = cfg->cors_origin ? strdup(cfg->cors_origin) : NULL;
+    s->cfg.listen = s->listen;
+    s->cfg.cors_origin = s->cors_origin;
+    if (!s->cfg.threads)
+        s->cfg.threads = 2;
+    if (!s->cfg.max_body)
+        s->cfg.max_body = 1024 * 1024;
+    if (!s->cfg.conn_timeout_s)
+        s->cfg.conn_timeout_s = 60;
+    s->log = log;
+    s->metrics = metrics;
+    if (getrandom(&s->id_seed, sizeof(s->id_seed), 0) != (ssize_t)sizeof(s->id_seed))
+        s->id_seed = (uint64_t)(uintptr_t)s ^ (uint64_t)time(NULL);
+    if (metrics) {
+        size_t nb;
+        const double *b = gg_metrics_latency_buckets(&nb);
+        s->unmatched_latency =
+            gg_metrics_histogram(metrics, "http_request_duration_seconds",
+                                 "HTTP request latency by route", "route=\"unmatched\"", b, nb);
+    }
+    return s;
+}
+
+int gg_http_route(gg_http_server *s, const char *method, const char *pattern, unsigned flags,
+                  gg_http_handler handler, void *ud)
+{
+    if (s->nroutes == GG_HTTP_MAX_ROUTES)
+        return -1;
+    gg_http_route_def *r = &s->routes[s->nroutes];
+    if (gg_http_route_compile(r, method, pattern) != 0)
+        return -1;
+    r->flags = flags;
+    r->handler = handler;
+    r->ud = ud;
+    if (s->metrics) {
+        char labels[200], esc[160];
+        size_t nb;
+        const double *b = gg_metrics_latency_buckets(&nb);
+        gg_metrics_label_escape(esc, sizeof(esc), pattern);
+        snprintf(labels, sizeof(labels), "route=\"%s\"", esc);
+        r->latency = gg_metrics_histogram(s->metrics, "http_request_duration_seconds",
+                                          "HTTP request latency by route", labels, b, nb);
+    }
+    s->nroutes++;
+    return 0;
+}
+
+static bool content_type_is_json(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+           (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0 && strchr(ct, '/'));
+}
+
+static void reply_preflight(gg_http_req *req, const char *allow)
+{
+    gg_http_add_header(req, "Access-Control-Allow-Methods", allow);
+    gg_http_add_header(req, "Access-Control-Allow-Headers",
+                       "Authorization, Content-Type, If-None-Match, X-Request-Id");
+    gg_http_add_header(req, "Access-Control-Max-Age", "600");
+    gg_http_reply_empty(req, 204);
+}
+
+/* Parses a JSON body for routes that take one; answers 415/400 itself and returns false then. */
+static bool prepare_json_body(gg_http_req *req)
+{
+    if (!content_type_is_json(gg_http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        gg_http_reply_problem(req, 415, "unsupported-media-type",
+                              "the request body must be application/json");
+        return false;
+    }
+    json_error_t err;
+    req->json = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (!req->json) {
+        gg_http_reply_problemf(req, 400, "invalid-json",
+                               "request body is not valid JSON: %s (line %d, column %d)", err.text,
+                               err.line, err.column);
+        return false;
+    }
+    return true;
+}
+
+static void dispatch(gg_http_server *s, gg_http_req *req)
+{
+    if (req->too_large) {
+        gg_http_reply_problemf(req, 413, "payload-too-large",
+                               "request body exceeds the limit of %zu bytes", s->cfg.max_body);
+        return;
+    }
+    bool path_known;
+    char allow[128];
+    req->route = gg_http_route_find(s, req, &path_known, allow, sizeof(allow));
+    if (!req->route) {
+        if (path_known && strcmp(req->method, "OPTIONS") == 0 && s->cors_origin &&
+            *s->cors_origin) {
+            reply_preflight(req, allow);
+        } else if (path_known) {
+            gg_http_add_header(req, "Allow", allow);
+            gg_http_reply_problemf(req, 405, "method-not-allowed",
+                                   "%s is not allowed here; allowed: %s", req->method, allow);
+        } else {
+            gg_http_reply_problemf(req, 404, "not-found", "no resource at %s", req->path);
+        }
+        return;
+    }
+    if ((req->route->flags & GG_HTTP_JSON_BODY) && !prepare_json_body(req))
+        return;
+    req->route->handler(req, req->route->ud);
+}
+
+/* Queues the reply if there is one, else suspends a deferred request until gg_http_resume. */
+static enum MHD_Result queue_or_suspend(gg_http_req *req)
+{
+    pthread_mutex_lock(&req->lock);
+    if (!req->response && req->deferred && !req->resume_pending) {
+        req->suspended = true;
+        MHD_suspend_connection(req->conn);
+        pthread_mutex_unlock(&req->lock);
+        return MHD_YES;
+    }
+    req->resume_pending = false;
+    pthread_mutex_unlock(&req->lock);
+    if (!req->response)
+        gg_http_reply_problem(req, 500, "internal", "the handler gave no answer");
+    if (!req->response)
+        return MHD_NO;
+    return MHD_queue_response(req->conn, req->status, req->response);
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **req_cls)
+{
+    (void)version;
+    gg_http_server *s = cls;
+    gg_http_req *req = *req_cls;
+    if (!req) {
+        /* First call: headers only. Answering now would cost keep-alive (see gg_http.h). */
+        req = gg_http_req_new(s, conn, method, url);
+        if (!req)
+            return MHD_NO;
+        *req_cls = req;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (gg_http_req_append(req, upload_data, *upload_data_size) != 0)
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (!req->response && !req->deferred)
+        dispatch(s, req);
+    return queue_or_suspend(req);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    gg_http_req *req = *req_cls;
+    if (!req)
+        return;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->status)
+        req->status = 499; /* client went away before the answer */
+    gg_http_req_finish(req);
+    gg_http_req_free(req);
+    *req_cls = NULL;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    gg_warn((gg_log *)cls, "http server", "{s:s}", "detail", msg);
+}
+
+static int resolve_listen(gg_http_server *s, struct sockaddr_storage *ss)
+{
+    char host[256];
+    unsigned short port;
+    if (gg_conf_split_hostport(s->listen, host, sizeof(host), &port) != 0)
+        return -1;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
+        return -1;
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+    return 0;
+}
+
+int gg_http_start(gg_http_server *s)
+{
+    struct sockaddr_storage ss;
+    if (resolve_listen(s, &ss) != 0) {
+        gg_error(s->log, "cannot resolve listen address", "{s:s}", "listen", s->listen);
+        return -1;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
+                         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER,
+                         mhd_logger, s->log, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    if (!s->daemon) {
+        gg_error(s->log, "cannot start HTTP server", "{s:s}", "listen", s->listen);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : 0;
+    gg_info(s->log, "listening", "{s:s, s:i, s:i}", "listen", s->listen, "port", (int)s->port,
+            "threads", (int)s->cfg.threads);
+    return 0;
+}
+
+unsigned short gg_http_port(const gg_http_server *s)
+{
+    return s->port;
+}
+
+void gg_http_stop(gg_http_server *s)
+{
+    if (!s || !s->daemon)
+        return;
+    /* Stop accepting first so a load balancer's retries go elsewhere, then give open requests a
+     * moment: MHD_stop_daemon closes whatever is still connected. */
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    for (int i = 0; i < 50; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+}
+
+void gg_http_free(gg_http_server *s)
+{
+    if (!s)
+        return;
+    gg_http_stop(s);
+    for (size_t i = 0; i < s->nroutes; i++)
+        gg_http_route_release(&s->routes[i]);
+    free(s->listen);
+    free(s->cors_origin);
+    free(s);
+}

@@ -1,0 +1,93 @@
+/* gg_http: the HTTP front of every gridgate service, a thin layer over libmicrohttpd.
+ *
+ * It owns what all three services must do identically: routing with path parameters, JSON
+ * bodies, errors as RFC 9457 problem+json, the request-size limit, 404/405/413/415 answered
+ * centrally, X-Request-Id echoed or generated, CORS, one access-log line and the request
+ * metrics per request. Handlers only see a gg_http_req and answer with one gg_http_reply_*().
+ *
+ * Responses are queued on libmicrohttpd's second call for a request, never the first: on the
+ * first call libmicrohttpd 0.9.75 would answer with "Connection: close" and every request would
+ * pay for a new TCP connection.
+ *
+ * A handler may also defer its answer (gg_http_defer) and give it later from another thread
+ * (gg_http_reply_* then gg_http_resume), for long polls such as "wait until the job ends". */
+#ifndef GG_HTTP_H
+#define GG_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gg_log.h"
+#include "gg_metrics.h"
+
+typedef struct gg_http_server gg_http_server;
+typedef struct gg_http_req gg_http_req;
+
+typedef void (*gg_http_handler)(gg_http_req *req, void *ud);
+
+/* Route flags. */
+#define GG_HTTP_JSON_BODY 0x1u /* body must be application/json; parsed before the handler runs */
+#define GG_HTTP_RAW_BODY  0x2u /* body accepted as is (any type) */
+
+typedef struct gg_http_config {
+    const char *listen;      /* "host:port"; port 0 picks a free one (see gg_http_port) */
+    unsigned threads;        /* worker threads; 0 means 2 */
+    size_t max_body;         /* bytes; larger requests get 413. 0 means 1 MiB */
+    const char *cors_origin; /* Access-Control-Allow-Origin value, NULL/"" disables CORS */
+    unsigned conn_timeout_s; /* idle keep-alive connections are closed after this; 0 means 60 */
+} gg_http_config;
+
+gg_http_server *gg_http_new(const gg_http_config *cfg, gg_log *log, gg_metrics *metrics);
+/* Routes are matched in the order added. pattern segments "{name}" capture one path segment.
+ * HEAD is served by the GET route. Returns 0, or -1 on a malformed pattern. Add routes before
+ * gg_http_start. */
+int gg_http_route(gg_http_server *s, const char *method, const char *pattern, unsigned flags,
+                  gg_http_handler handler, void *ud);
+/* Binds and starts the worker threads. Returns 0, or -1 with a logged reason. */
+int gg_http_start(gg_http_server *s);
+unsigned short gg_http_port(const gg_http_server *s);
+/* Stops accepting; lets libmicrohttpd finish the connections it has; joins the workers. */
+void gg_http_stop(gg_http_server *s);
+void gg_http_free(gg_http_server *s);
+
+/* Request accessors; every string stays valid until the reply is sent. */
+const char *gg_http_method(const gg_http_req *req);
+const char *gg_http_path(const gg_http_req *req);
+const char *gg_http_route_pattern(const gg_http_req *req);
+const char *gg_http_param(const gg_http_req *req, const char *name);
+const char *gg_http_query(const gg_http_req *req, const char *name);
+const char *gg_http_header(const gg_http_req *req, const char *name);
+const char *gg_http_request_id(const gg_http_req *req);
+const char *gg_http_body(const gg_http_req *req, size_t *len);
+json_t *
+gg_http_json(const gg_http_req *req); /* parsed body of GG_HTTP_JSON_BODY routes; borrowed */
+/* "Authorization: Bearer <token>" equals token (compared in constant time); false when token is
+ * NULL or empty, so an unset token never opens an endpoint. */
+bool gg_http_bearer_ok(const gg_http_req *req, const char *token);
+/* Parses query parameter name as an integer in [min, max]; absent gives def. On a bad value it
+ * answers 400 naming the parameter and returns false. */
+bool gg_http_query_long(gg_http_req *req, const char *name, long min, long max, long def,
+                        long *out);
+
+/* Replies. Call exactly one; a handler that returns without replying (and without deferring)
+ * is answered with 500. Headers added before the reply go out with it. */
+void gg_http_add_header(gg_http_req *req, const char *name, const char *value);
+void gg_http_reply_json(gg_http_req *req, unsigned status, json_t *body); /* steals body */
+void gg_http_reply_bytes(gg_http_req *req, unsigned status, const char *content_type, char *body,
+                         size_t len); /* takes ownership of a malloc'd body */
+void gg_http_reply_static(gg_http_req *req, unsigned status, const char *content_type,
+                          const char *body, size_t len); /* body outlives the server */
+void gg_http_reply_empty(gg_http_req *req, unsigned status);
+/* application/problem+json: {type, title, status, detail, instance, request_id}. slug names the
+ * problem type ("not-found" -> "urn:gridgate:problem:not-found"). */
+void gg_http_reply_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail);
+void gg_http_reply_problemf(gg_http_req *req, unsigned status, const char *slug, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
+
+/* Deferred replies: the handler calls gg_http_defer and returns; later any thread replies with
+ * gg_http_reply_* and then calls gg_http_resume exactly once. */
+void gg_http_defer(gg_http_req *req);
+void gg_http_resume(gg_http_req *req);
+
+#endif

@@ -1,0 +1,88 @@
+/* gg_http_int: the structures shared by the gg_http_*.c files; not part of the interface. */
+#ifndef GG_HTTP_INT_H
+#define GG_HTTP_INT_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "gg_http.h"
+
+#define GG_HTTP_MAX_SEGS   16
+#define GG_HTTP_MAX_PARAMS 8
+#define GG_HTTP_MAX_ROUTES 64
+
+typedef struct gg_http_route_def {
+    char *method;
+    char *pattern;
+    char *segs[GG_HTTP_MAX_SEGS]; /* "{x}" marks a capture */
+    size_t nsegs;
+    unsigned flags;
+    gg_http_handler handler;
+    void *ud;
+    gg_histogram *latency; /* looked up once: the per-request path stays lock-free */
+} gg_http_route_def;
+
+typedef struct gg_http_header_kv {
+    char *name;
+    char *value;
+    struct gg_http_header_kv *next;
+} gg_http_header_kv;
+
+struct gg_http_server {
+    gg_http_config cfg;
+    char *listen;
+    char *cors_origin;
+    gg_log *log;
+    gg_metrics *metrics;
+    struct MHD_Daemon *daemon;
+    gg_http_route_def routes[GG_HTTP_MAX_ROUTES];
+    size_t nroutes;
+    gg_histogram *unmatched_latency;
+    atomic_uint_fast64_t next_id; /* request ids: seed + sequence, unique per process */
+    uint64_t id_seed;
+    unsigned short port;
+};
+
+struct gg_http_req {
+    gg_http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    const gg_http_route_def *route;
+    const char *param_names[GG_HTTP_MAX_PARAMS];
+    char *param_values[GG_HTTP_MAX_PARAMS];
+    size_t nparams;
+    char *body;
+    size_t body_len, body_cap;
+    bool too_large;
+    json_t *json;
+    char request_id[130];
+    struct timespec start;
+    /* The reply, built by gg_http_reply_* and queued by the access handler. */
+    pthread_mutex_t lock; /* defer/resume may race with the worker that suspends */
+    gg_http_header_kv *headers;
+    struct MHD_Response *response;
+    unsigned status;
+    size_t reply_bytes;
+    bool deferred, suspended, resume_pending;
+};
+
+/* gg_http_router.c */
+int gg_http_route_compile(gg_http_route_def *r, const char *method, const char *pattern);
+void gg_http_route_release(gg_http_route_def *r);
+/* Finds the route for req's method and path, filling its parameters. Returns the route, or
+ * NULL with *path_known set when some route has the path under another method (405). */
+const gg_http_route_def *gg_http_route_find(gg_http_server *s, gg_http_req *req, bool *path_known,
+                                            char *allow, size_t allowlen);
+
+/* gg_http_req.c */
+gg_http_req *gg_http_req_new(gg_http_server *s, struct MHD_Connection *conn, const char *method,
+                             const char *path);
+void gg_http_req_free(gg_http_req *req);
+int gg_http_req_append(gg_http_req *req, const char *data, size_t len);
+void gg_http_req_finish(gg_http_req *req); /* access log and metrics, once the reply went out */
+
+#endif

@@ -1,0 +1,51 @@
+/* gg_kafka_int: what the gg_kafka_*.c files share and nobody else should see: the part common to
+ * consumer and producer (log sink, last error), configuration building, and the lag table fed
+ * by librdkafka's statistics. */
+#ifndef GG_KAFKA_INT_H
+#define GG_KAFKA_INT_H
+
+#include <pthread.h>
+
+#include "gg_kafka.h"
+
+/* First member of both gg_kafka_consumer and gg_kafka_producer, and the handle's opaque, so
+ * that the log and error callbacks can find it from the rd_kafka_t alone. */
+typedef struct gg_kafka_base {
+    gg_log *log;
+    pthread_mutex_t lock; /* guards last_error; callbacks set it from librdkafka threads */
+    char last_error[256];
+    int64_t last_error_ms;
+} gg_kafka_base;
+
+void gg_kafka_base_init(gg_kafka_base *b, gg_log *log);
+void gg_kafka_base_destroy(gg_kafka_base *b);
+/* Logs a warning and keeps text as the last error. */
+void gg_kafka_base_error(gg_kafka_base *b, const char *what, rd_kafka_resp_err_t code,
+                         const char *text);
+int gg_kafka_base_last_error(gg_kafka_base *b, char *buf, size_t len, int64_t *at_ms);
+
+void gg_kafka_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Builds a configuration: brokers and client id from conf, then defaults, then conf->props,
+ * with gg_log routing and base as opaque. Returns NULL with the offending property named in
+ * err. */
+rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_kafka_prop *defaults,
+                                     size_t ndefaults, gg_kafka_base *base, char *err,
+                                     size_t errlen);
+
+/* Per-partition lag from the last statistics report, replaced whole on every report. */
+typedef struct gg_kafka_lag {
+    pthread_mutex_t lock;
+    json_t *partitions; /* array, see gg_kafka_consumer_lag_json() */
+    int64_t total;
+} gg_kafka_lag;
+
+void gg_kafka_lag_init(gg_kafka_lag *l);
+void gg_kafka_lag_destroy(gg_kafka_lag *l);
+/* Parses one statistics JSON document. Returns 0, or -1 when it is not valid JSON. */
+int gg_kafka_lag_update(gg_kafka_lag *l, const char *json, size_t len, gg_log *log);
+json_t *gg_kafka_lag_json(gg_kafka_lag *l);
+int64_t gg_kafka_lag_total(gg_kafka_lag *l);
+
+#endif

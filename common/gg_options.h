@@ -1,0 +1,59 @@
+/* gg_options: the settings every service shares, named once so that the three binaries, the
+ * Helm chart and the docs agree. A service's settings struct embeds gg_base_settings (and
+ * gg_kafka_settings when it consumes the readings topic) and its option table starts with the
+ * matching GG_OPTS_* rows. */
+#ifndef GG_OPTIONS_H
+#define GG_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gg_config.h"
+#include "gg_log.h"
+
+typedef struct gg_base_settings {
+    char *listen;
+    gg_log_level log_level;
+    long http_threads;
+    long max_body;
+    char *cors_origin;
+    long probe_interval_ms;
+    long shutdown_timeout_ms;
+} gg_base_settings;
+
+typedef struct gg_kafka_settings {
+    char *brokers;
+    char *topic;
+    char *group;
+} gg_kafka_settings;
+
+/* Table rows read better one option per line than in the formatter's layout. */
+// clang-format off
+#define GG_OPTS_BASE(type, field, listen_def)                                                     \
+    {"listen", GG_CONF_STR, offsetof(type, field.listen), listen_def,                            \
+     "address the HTTP server binds, host:port", 0, 0, gg_conf_check_hostport, GG_CONF_REQUIRED}, \
+    {"log-level", GG_CONF_LOGLEVEL, offsetof(type, field.log_level), "info",                     \
+     "debug, info, warn or error", 0, 0, NULL, 0},                                               \
+    {"http-threads", GG_CONF_INT, offsetof(type, field.http_threads), "2",                       \
+     "HTTP worker threads (one per core is fastest)", 1, 64, NULL, 0},                           \
+    {"max-body", GG_CONF_INT, offsetof(type, field.max_body), "1048576",                         \
+     "largest accepted request body in bytes", 1024, 64 * 1024 * 1024, NULL, 0},                 \
+    {"cors-origin", GG_CONF_STR, offsetof(type, field.cors_origin), NULL,                        \
+     "Access-Control-Allow-Origin for browser dashboards; unset disables CORS", 0, 0, NULL, 0},  \
+    {"probe-interval-ms", GG_CONF_INT, offsetof(type, field.probe_interval_ms), "5000",          \
+     "how often healthy dependencies are probed", 100, 600000, NULL, 0},                         \
+    {"shutdown-timeout-ms", GG_CONF_INT, offsetof(type, field.shutdown_timeout_ms), "10000",     \
+     "upper bound for finishing in-flight work on SIGTERM", 100, 600000, NULL, 0}
+
+#define GG_OPTS_KAFKA(type, field, group_def)                                                     \
+    {"kafka-brokers", GG_CONF_STR, offsetof(type, field.brokers), "localhost:9092",              \
+     "Kafka bootstrap servers, host:port[,host:port]", 0, 0, gg_conf_check_broker_list,          \
+     GG_CONF_REQUIRED},                                                                          \
+    {"kafka-topic", GG_CONF_STR, offsetof(type, field.topic), "INGESTION",                       \
+     "topic the station readings arrive on", 0, 0, gg_conf_check_nonempty, GG_CONF_REQUIRED},    \
+    {"kafka-group", GG_CONF_STR, offsetof(type, field.group), group_def,                         \
+     "consumer group; replicas in one group share the partitions", 0, 0, gg_conf_check_nonempty, \
+     GG_CONF_REQUIRED}
+// clang-format on
+
+#endif

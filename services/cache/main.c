@@ -1,0 +1,77 @@
+/* gridgate-cache: latest and recent readings per station in Redis, served over HTTP. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cache.h"
+
+static const gg_conf_opt cache_opts[] = {
+    GG_OPTS_BASE(cache_settings, base, "0.0.0.0:8082"),
+    GG_OPTS_KAFKA(cache_settings, kafka, "gridgate-cache"),
+    {"redis-url", GG_CONF_STR, offsetof(cache_settings, redis_url), "redis://localhost:6379/0",
+     "Redis server, redis://[:password@]host:port/db", 0, 0, gg_conf_check_redis_url,
+     GG_CONF_REQUIRED | GG_CONF_SECRET},
+    {"redis-timeout-ms", GG_CONF_INT, offsetof(cache_settings, redis_timeout_ms), "1000",
+     "connect and command timeout towards Redis", 10, 60000, NULL, 0},
+};
+#define CACHE_NOPTS (sizeof(cache_opts) / sizeof(cache_opts[0]))
+
+static int kafka_probe(void *ud, char *err, size_t errlen)
+{
+    cache_ctx *ctx = ud;
+    return gg_kafka_probe(gg_kafka_producer_handle(ctx->kafka_probe_handle), 2000, err, errlen);
+}
+
+static int cache_start(cache_ctx *ctx)
+{
+    char err[512];
+    if (gg_service_init(&ctx->svc, "cache", &ctx->cfg.base) != 0)
+        return -1;
+    gg_info(&ctx->svc.log, "starting", "{s:s, s:o, s:o}", "version", GG_VERSION, "settings",
+            gg_conf_describe(cache_opts, CACHE_NOPTS, &ctx->cfg), "kafka_props",
+            gg_conf_describe_props(&ctx->kafka_props));
+    if (gg_conf_parse_redis_url(ctx->cfg.redis_url, &ctx->redis) != 0)
+        return -1;
+    gg_kafka_conf kconf = {
+        .brokers = ctx->cfg.kafka.brokers,
+        .client_id = "gridgate-cache",
+        .props = (const gg_kafka_prop *)ctx->kafka_props.items,
+        .nprops = ctx->kafka_props.count,
+    };
+    ctx->kafka_probe_handle =
+        gg_kafka_producer_new(&kconf, &ctx->svc.log, NULL, NULL, err, sizeof(err));
+    if (!ctx->kafka_probe_handle) {
+        gg_error(&ctx->svc.log, "bad Kafka settings", "{s:s}", "error", err);
+        return -1;
+    }
+    ctx->dep_redis = gg_health_add(ctx->svc.health, "redis", cache_redis_probe, ctx);
+    ctx->dep_kafka = gg_health_add(ctx->svc.health, "kafka", kafka_probe, ctx);
+    return gg_service_start(&ctx->svc);
+}
+
+static void cache_stop(cache_ctx *ctx)
+{
+    gg_service_drain(&ctx->svc);
+    gg_health_stop(ctx->svc.health);
+    if (ctx->kafka_probe_handle)
+        gg_kafka_producer_destroy(ctx->kafka_probe_handle);
+    gg_service_destroy(&ctx->svc);
+}
+
+int main(int argc, char **argv)
+{
+    cache_ctx ctx = {0};
+    gg_service_signals_init(&ctx.svc);
+    int rc = gg_conf_load(
+        "gridgate-cache", "Keeps the latest readings of every station in Redis and serves them.",
+        cache_opts, CACHE_NOPTS, &ctx.cfg, &ctx.kafka_props, argc, argv, NULL, stdout, stderr);
+    if (rc != GG_CONF_OK)
+        return rc == GG_CONF_EXIT_SUCCESS ? 0 : 2;
+    int status = 0;
+    if (cache_start(&ctx) == 0)
+        gg_service_wait(&ctx.svc, 0, NULL, NULL);
+    else
+        status = 1;
+    cache_stop(&ctx);
+    gg_conf_free(cache_opts, CACHE_NOPTS, &ctx.cfg, &ctx.kafka_props);
+    return status;
+}
