@@ -337,13 +337,13 @@ static int64_t mono_ms(void)
 
 static void consumer_error(gg_kafka_consumer *c, const rd_kafka_message_t *m)
 {
-    char what[300];
+    char text[512];
     if (m->rkt)
-        snprintf(what, sizeof(what), "kafka consumer error on %s [%d]", rd_kafka_topic_name(m->rkt),
-                 (int)m->partition);
+        snprintf(text, sizeof(text), "%s [%d]: %s", rd_kafka_topic_name(m->rkt), (int)m->partition,
+                 rd_kafka_message_errstr(m));
     else
-        snprintf(what, sizeof(what), "kafka consumer error");
-    gg_kafka_base_error(&c->base, what, m->err, rd_kafka_message_errstr(m));
+        snprintf(text, sizeof(text), "%s", rd_kafka_message_errstr(m));
+    gg_kafka_base_error(&c->base, "kafka consumer error", m->err, text);
 }
 
 size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, size_t max,
