@@ -1,15 +1,10 @@
-/* gg_config: table-driven configuration from flags and environment (see gg_config.h). */
-#include "gg_config.h"
+/* gg_config: table-driven configuration from flags and environment (see gg_config.h). The
+ * validators and address parsers an option table refers to live in gg_conf_check.c. */
+#include "gg_conf_int.h"
 
-#include "gg_log.h"
-
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
-#include <mongoc/mongoc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -25,17 +20,6 @@
 #define PROP_ENV_PREFIX "GRIDGATE_KAFKA_PROP_"
 #define PROP_FLAG       "kafka-prop"
 #define NAME_MAX_LEN    128
-#define WHY_MAX         256
-
-/* One slot per gg_conf_type; every member starts at offset 0, so a field is copied with memcpy
- * of its type's size whatever the type. */
-typedef union conf_value {
-    char *s;
-    long l;
-    double d;
-    bool b;
-    gg_log_level lv;
-} conf_value;
 
 static const size_t type_sizes[] = {sizeof(char *), sizeof(long), sizeof(double), sizeof(bool),
                                     sizeof(gg_log_level)};
@@ -64,19 +48,6 @@ typedef struct conf_ctx {
     size_t nflagprops;
     bool want_props;
 } conf_ctx;
-
-/* Returns -1 so that validators can fail in one statement. */
-__attribute__((format(printf, 3, 4))) static int why_set(char *why, size_t whylen, const char *fmt,
-                                                         ...)
-{
-    va_list ap;
-    if (why && whylen) {
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Prints the one line a configuration mistake gets; returns the exit status it calls for. */
 __attribute__((format(printf, 2, 3))) static int conf_error(const conf_ctx *c, const char *fmt, ...)
@@ -107,6 +78,18 @@ static const char *env_get(char **envp, const char *name)
         if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
             return *envp + n + 1;
     return NULL;
+}
+
+/* Quotes user text for a message: cut at 64 bytes, control characters shown as '?' so that a
+ * stray newline cannot split the one-line error. */
+static const char *quote(char *buf, size_t len, const char *s, size_t slen)
+{
+    size_t n = 0, max = slen > 64 ? 64 : slen;
+    buf[n++] = '"';
+    for (size_t i = 0; i < max && n + 6 < len; i++)
+        buf[n++] = iscntrl((unsigned char)s[i]) ? '?' : s[i];
+    snprintf(buf + n, len - n, "%s\"", slen > max ? "..." : "");
+    return buf;
 }
 
 /* ---- Kafka properties ------------------------------------------------------------------- */
@@ -190,7 +173,7 @@ static int parse_bool(const char *s, bool *out)
 
 /* strtol/strtod skip leading blanks and stop at trailing junk; a setting must be exactly a
  * number, or "8080 " in a YAML file would pass silently. Strings are taken as they are. */
-static int parse_typed(gg_conf_type t, const char *raw, conf_value *v)
+int gg_conf_parse_typed(gg_conf_type t, const char *raw, gg_conf_value *v)
 {
     char *end = NULL;
     if (t == GG_CONF_STR)
@@ -209,7 +192,7 @@ static int parse_typed(gg_conf_type t, const char *raw, conf_value *v)
     return (errno || *end || (t == GG_CONF_DOUBLE && !isfinite(v->d))) ? -1 : 0;
 }
 
-static bool out_of_range(const gg_conf_opt *o, const conf_value *v)
+static bool out_of_range(const gg_conf_opt *o, const gg_conf_value *v)
 {
     double x = o->type == GG_CONF_INT ? (double)v->l : v->d;
     return (o->type == GG_CONF_INT || o->type == GG_CONF_DOUBLE) && o->min < o->max &&
@@ -220,28 +203,31 @@ static bool out_of_range(const gg_conf_opt *o, const conf_value *v)
 static int store_value(const gg_conf_opt *o, void *settings, const char *raw, char *why,
                        size_t whylen)
 {
-    char shown[96], reason[WHY_MAX] = "";
-    conf_value v = {.lv = GG_LOG_INFO};
-    if (o->flags & GG_CONF_SECRET)
+    char shown[96], reason[GG_CONF_WHY_MAX] = "";
+    gg_conf_value v = {.lv = GG_LOG_INFO};
+    bool secret = o->flags & GG_CONF_SECRET;
+    if (secret)
         snprintf(shown, sizeof(shown), "the value");
     else
-        snprintf(shown, sizeof(shown), "\"%.64s%s\"", raw, strlen(raw) > 64 ? "..." : "");
+        quote(shown, sizeof(shown), raw, strlen(raw));
 
-    if (parse_typed(o->type, raw, &v) != 0)
-        return why_set(why, whylen, "%s is not %s", shown, type_expected[o->type]);
+    if (gg_conf_parse_typed(o->type, raw, &v) != 0)
+        return gg_conf_why_set(why, whylen, "%s is not %s", shown, type_expected[o->type]);
     if (out_of_range(o, &v))
-        return why_set(why, whylen, "%s is out of range %.15g..%.15g", shown, o->min, o->max);
+        return gg_conf_why_set(why, whylen, "%s is out of range %.15g..%.15g", shown, o->min,
+                               o->max);
     if (o->check && o->check(raw, reason, sizeof(reason)) != 0)
-        return why_set(why, whylen, "%s: %s", shown, reason[0] ? reason : "rejected");
+        return gg_conf_why_set(why, whylen, "%s%s%s", secret ? "" : shown, secret ? "" : ": ",
+                               reason[0] ? reason : "rejected");
     if (o->type == GG_CONF_STR && !(v.s = strdup(raw)))
-        return why_set(why, whylen, "out of memory");
+        return gg_conf_why_set(why, whylen, "out of memory");
     memcpy((char *)settings + o->offset, &v, type_sizes[o->type]);
     return 0;
 }
 
 static int apply_opts(const conf_ctx *c, void *settings, char **envp)
 {
-    char env[NAME_MAX_LEN], why[WHY_MAX];
+    char env[NAME_MAX_LEN], why[GG_CONF_WHY_MAX];
     for (size_t i = 0; i < c->nopts; i++) {
         const gg_conf_opt *o = &c->opts[i];
         const char *raw = c->flagval[i];
@@ -345,7 +331,7 @@ static int scan_flag(conf_ctx *c, int argc, char **argv, int *i)
 {
     const char *name = argv[*i] + 2, *eq = strchr(name, '='), *v;
     size_t len = eq ? (size_t)(eq - name) : strlen(name), idx;
-    char env[NAME_MAX_LEN];
+    char env[NAME_MAX_LEN], q[96];
     if (c->want_props && len == strlen(PROP_FLAG) && memcmp(name, PROP_FLAG, len) == 0) {
         /* Never echoed: the argument may be sasl.password=... */
         if (!(v = flag_value(argc, argv, i, eq, false)) || !strchr(v, '=') || v[0] == '=')
@@ -355,8 +341,8 @@ static int scan_flag(conf_ctx *c, int argc, char **argv, int *i)
     }
     const gg_conf_opt *o = find_opt(c, name, len, &idx);
     if (!o)
-        return conf_error(c, "unknown option --%.*s (see --help)", (int)(len > 64 ? 64 : len),
-                          name);
+        return conf_error(c, "unknown option %s (see --help)",
+                          quote(q, sizeof(q), argv[*i], (size_t)(name - argv[*i]) + len));
     env_name(o->name, env, sizeof(env));
     if (!(v = flag_value(argc, argv, i, eq, o->type == GG_CONF_BOOL)))
         return conf_error(c, "option --%s (env %s) needs a value", o->name, env);
@@ -380,8 +366,9 @@ static int scan_args(conf_ctx *c, int argc, char **argv)
         }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             const char *what = strcmp(a, "--") == 0 && i + 1 < argc ? argv[i + 1] : a;
-            return conf_error(c, "unexpected argument \"%.64s\": settings are --name value flags",
-                              what);
+            char q[96];
+            return conf_error(c, "unexpected argument %s: settings are --name value flags",
+                              quote(q, sizeof(q), what, strlen(what)));
         }
         if ((rc = scan_flag(c, argc, argv, &i)) != GG_CONF_OK)
             return rc;
@@ -393,7 +380,7 @@ static int scan_args(conf_ctx *c, int argc, char **argv)
 static void settings_reset(const gg_conf_opt *opts, size_t nopts, void *settings)
 {
     for (size_t i = 0; i < nopts; i++) {
-        conf_value v = {.s = NULL};
+        gg_conf_value v = {.s = NULL};
         if (opts[i].type == GG_CONF_LOGLEVEL)
             v.lv = GG_LOG_INFO;
         memcpy((char *)settings + opts[i].offset, &v, type_sizes[opts[i].type]);
@@ -455,7 +442,7 @@ void gg_conf_free(const gg_conf_opt *opts, size_t nopts, void *settings, gg_conf
 
 static json_t *describe_value(const gg_conf_opt *o, const void *settings)
 {
-    conf_value v = {.s = NULL};
+    gg_conf_value v = {.s = NULL};
     memcpy(&v, (const char *)settings + o->offset, type_sizes[o->type]);
     if (o->flags & GG_CONF_SECRET)
         return o->type == GG_CONF_STR && !v.s ? json_null() : json_string("***");
@@ -491,241 +478,4 @@ json_t *gg_conf_describe_props(const gg_conf_props *kafka_props)
     for (size_t i = 0; obj && kafka_props && i < kafka_props->count; i++)
         json_object_set_new(obj, kafka_props->items[i].name, json_string("***"));
     return obj;
-}
-
-/* ---- validators --------------------------------------------------------------------------- */
-
-static int host_check(const char *h, size_t len, bool bracketed, char *why, size_t whylen)
-{
-    char v6[INET6_ADDRSTRLEN];
-    struct in6_addr addr;
-    if (len == 0)
-        return why_set(why, whylen, "the host is empty");
-    if (bracketed) {
-        snprintf(v6, sizeof(v6), "%.*s", (int)len, h);
-        if (len >= sizeof(v6) || inet_pton(AF_INET6, v6, &addr) != 1)
-            return why_set(why, whylen, "the address in brackets is not an IPv6 address");
-        return 0;
-    }
-    if (memchr(h, ':', len))
-        return why_set(why, whylen, "an IPv6 address needs brackets, as in [::1]:8080");
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)h[i]) && !strchr("-._", h[i]))
-            return why_set(why, whylen, "the host may hold only letters, digits, '-', '.', '_'");
-    return 0;
-}
-
-static int port_parse(const char *p, size_t len, unsigned short *port, char *why, size_t whylen)
-{
-    unsigned long v = 0;
-    for (size_t i = 0; i < len && len <= 5; i++)
-        v = isdigit((unsigned char)p[i]) ? v * 10 + (unsigned long)(p[i] - '0') : 100000;
-    /* Port 0 is valid: a listener bound to it gets a free port from the system. */
-    if (len == 0 || len > 5 || v > 65535)
-        return why_set(why, whylen, "the port must be a number from 0 to 65535");
-    if (port)
-        *port = (unsigned short)v;
-    return 0;
-}
-
-/* Splits s[0..len) as host:port, the form every gridgate address takes; host may be NULL. */
-static int hostport_parse(const char *s, size_t len, char *host, size_t hostlen,
-                          unsigned short *port, char *why, size_t whylen)
-{
-    const char *end = s + len, *h = s, *hend, *colon;
-    bool bracketed = len > 0 && s[0] == '[';
-    if (bracketed) {
-        h = s + 1;
-        hend = memchr(s, ']', len);
-        colon = hend ? hend + 1 : NULL;
-    } else {
-        colon = hend = memrchr(s, ':', len);
-    }
-    if (!colon || colon >= end || *colon != ':')
-        return why_set(why, whylen, bracketed ? "expected [address]:port" : "expected host:port");
-    if (host_check(h, (size_t)(hend - h), bracketed, why, whylen) != 0 ||
-        port_parse(colon + 1, (size_t)(end - colon - 1), port, why, whylen) != 0)
-        return -1;
-    if (host && (size_t)(hend - h) >= hostlen)
-        return why_set(why, whylen, "the host is too long");
-    if (host) {
-        memcpy(host, h, (size_t)(hend - h));
-        host[hend - h] = '\0';
-    }
-    return 0;
-}
-
-int gg_conf_split_hostport(const char *s, char *host, size_t hostlen, unsigned short *port)
-{
-    if (!s || !host || hostlen == 0)
-        return -1;
-    return hostport_parse(s, strlen(s), host, hostlen, port, NULL, 0);
-}
-
-int gg_conf_check_hostport(const char *value, char *why, size_t whylen)
-{
-    if (!value)
-        return why_set(why, whylen, "expected host:port");
-    return hostport_parse(value, strlen(value), NULL, 0, NULL, why, whylen);
-}
-
-int gg_conf_check_nonempty(const char *value, char *why, size_t whylen)
-{
-    for (; value && *value; value++)
-        if (!isspace((unsigned char)*value))
-            return 0;
-    return why_set(why, whylen, "must not be empty");
-}
-
-int gg_conf_check_broker_list(const char *value, char *why, size_t whylen)
-{
-    char reason[WHY_MAX];
-    const char *p = value;
-    if (!value)
-        return why_set(why, whylen, "expected host:port[,host:port...]");
-    for (size_t n = 1; p; n++) {
-        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p), *proto;
-        while (p < end && isspace((unsigned char)*p))
-            p++;
-        while (end > p && isspace((unsigned char)end[-1]))
-            end--;
-        /* librdkafka accepts "SASL_SSL://host:port"; the protocol is its business. */
-        if ((proto = memmem(p, (size_t)(end - p), "://", 3)))
-            p = proto + 3;
-        if (p == end)
-            return why_set(why, whylen, "broker %zu is empty; expected host:port[,host:port...]",
-                           n);
-        if (hostport_parse(p, (size_t)(end - p), NULL, 0, NULL, reason, sizeof(reason)) != 0)
-            return why_set(why, whylen, "broker %zu: %s", n, reason);
-        p = comma ? comma + 1 : NULL;
-    }
-    return 0;
-}
-
-/* URL userinfo must be percent-encoded, so a password holding '@' or '/' arrives as %40, %2F. */
-static int pct_decode(const char *s, size_t len, char *dst, size_t dstlen)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++, n++) {
-        char ch = s[i], hex[3] = {0};
-        if (ch == '%') {
-            if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
-                !isxdigit((unsigned char)s[i + 2]))
-                return -1;
-            memcpy(hex, s + i + 1, 2);
-            ch = (char)strtol(hex, NULL, 16);
-            i += 2;
-        }
-        if (ch == '\0' || n + 1 >= dstlen)
-            return -1;
-        dst[n] = ch;
-    }
-    dst[n] = '\0';
-    return 0;
-}
-
-static int redis_userinfo(const char *s, size_t len, gg_conf_redis_url *out, char *why,
-                          size_t whylen)
-{
-    const char *colon = memchr(s, ':', len);
-    if (!colon)
-        return why_set(why, whylen, "credentials must read [user]:password@");
-    size_t ulen = (size_t)(colon - s);
-    if (pct_decode(s, ulen, out->user, sizeof(out->user)) != 0 ||
-        pct_decode(colon + 1, len - ulen - 1, out->password, sizeof(out->password)) != 0)
-        return why_set(why, whylen, "the credentials are too long or badly percent-encoded");
-    return 0;
-}
-
-/* host[:port] with Redis's default port when none is given. */
-static int redis_hostport(const char *s, size_t len, gg_conf_redis_url *out, char *why,
-                          size_t whylen)
-{
-    char buf[sizeof(out->host) + 16];
-    const char *rb = len && s[0] == '[' ? memchr(s, ']', len) : NULL;
-    bool has_port = rb ? rb + 1 < s + len : memchr(s, ':', len) != NULL;
-    unsigned short port = 6379;
-    if (len >= sizeof(out->host))
-        return why_set(why, whylen, "the host is too long");
-    snprintf(buf, sizeof(buf), "%.*s%s", (int)len, s, has_port ? "" : ":6379");
-    if (hostport_parse(buf, strlen(buf), out->host, sizeof(out->host), &port, why, whylen) != 0)
-        return -1;
-    out->port = port;
-    return 0;
-}
-
-static int redis_url_parse(const char *s, gg_conf_redis_url *out, char *why, size_t whylen)
-{
-    conf_value db = {.l = 0};
-    memset(out, 0, sizeof(*out));
-    out->port = 6379;
-    if (s && strncmp(s, "unix://", 7) == 0) {
-        if (s[7] != '/' || strlen(s + 7) >= sizeof(out->unix_path))
-            return why_set(why, whylen, "a unix socket URL reads unix:///absolute/path.sock");
-        strcpy(out->unix_path, s + 7);
-        return 0;
-    }
-    if (!s || strncmp(s, "redis://", 8) != 0)
-        return why_set(why, whylen,
-                       "expected redis://[[user]:password@]host[:port][/db] or unix:///path");
-    const char *rest = s + 8, *at = strrchr(rest, '@');
-    const char *hp = at ? at + 1 : rest, *slash = strchr(hp, '/');
-    if (strpbrk(hp, "?#"))
-        return why_set(why, whylen, "query strings and fragments are not supported");
-    if ((at && redis_userinfo(rest, (size_t)(at - rest), out, why, whylen) != 0) ||
-        redis_hostport(hp, slash ? (size_t)(slash - hp) : strlen(hp), out, why, whylen) != 0)
-        return -1;
-    if (slash && slash[1] &&
-        (!isdigit((unsigned char)slash[1]) || parse_typed(GG_CONF_INT, slash + 1, &db) != 0 ||
-         db.l > INT_MAX))
-        return why_set(why, whylen, "the database after '/' must be a number");
-    out->db = (int)db.l;
-    return 0;
-}
-
-int gg_conf_parse_redis_url(const char *s, gg_conf_redis_url *out)
-{
-    return redis_url_parse(s, out, NULL, 0);
-}
-
-int gg_conf_check_redis_url(const char *value, char *why, size_t whylen)
-{
-    gg_conf_redis_url u;
-    int rc = redis_url_parse(value, &u, why, whylen);
-    explicit_bzero(&u, sizeof(u)); /* it held the password */
-    return rc;
-}
-
-int gg_conf_check_http_url(const char *value, char *why, size_t whylen)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL;
-    CURLUcode uc = CURLUE_OK;
-    int rc = -1;
-    if (!u || !value)
-        why_set(why, whylen, u ? "expected an http:// or https:// URL" : "out of memory");
-    else if ((uc = curl_url_set(u, CURLUPART_URL, value, 0)) != CURLUE_OK)
-        why_set(why, whylen, "not a URL (%s)", curl_url_strerror(uc));
-    else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-             (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-        why_set(why, whylen, "the scheme must be http:// or https://");
-    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
-        why_set(why, whylen, "the URL has no host");
-    else
-        rc = 0;
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return rc;
-}
-
-int gg_conf_check_mongo_uri(const char *value, char *why, size_t whylen)
-{
-    bson_error_t error;
-    mongoc_uri_t *uri = value ? mongoc_uri_new_with_error(value, &error) : NULL;
-    if (!uri)
-        return why_set(why, whylen, "not a MongoDB connection string (%s)",
-                       value ? error.message : "empty");
-    mongoc_uri_destroy(uri);
-    return 0;
 }

@@ -93,19 +93,21 @@ const char *gg_conf_props_get(const gg_conf_props *kafka_props, const char *name
 
 /* Validators for option tables. None of them quotes the value in why. */
 int gg_conf_check_nonempty(const char *value, char *why, size_t whylen);
-/* "host:port" with port 1..65535: "localhost:80", "0.0.0.0:8080", "[::1]:8080". */
+/* An address to listen on, "host:port" with port 0..65535 (0: the system picks a free port):
+ * "localhost:80", "0.0.0.0:8080", "[::1]:8080". */
 int gg_conf_check_hostport(const char *value, char *why, size_t whylen);
-/* Comma-separated host:port entries, each optionally behind a librdkafka "PROTOCOL://". */
+/* Comma-separated host:port entries (port 1..65535), each optionally behind a librdkafka
+ * "PROTOCOL://". */
 int gg_conf_check_broker_list(const char *value, char *why, size_t whylen);
-/* "redis://[[user]:password@]host[:port][/db]" or "unix:///path/to.sock". */
+/* "redis://[[user]:password@]host[:port][/db]" (port 1..65535) or "unix:///path/to.sock". */
 int gg_conf_check_redis_url(const char *value, char *why, size_t whylen);
 /* An http:// or https:// URL with a host. */
 int gg_conf_check_http_url(const char *value, char *why, size_t whylen);
 /* Anything libmongoc accepts as a connection string. */
 int gg_conf_check_mongo_uri(const char *value, char *why, size_t whylen);
 
-/* Splits "host:port" or "[v6addr]:port" (brackets dropped). Returns 0, or -1 when s is malformed
- * or the host does not fit in hostlen bytes. */
+/* Splits "host:port" or "[v6addr]:port" (brackets dropped) as gg_conf_check_hostport accepts
+ * it. Returns 0, or -1 when s is malformed or the host does not fit in hostlen bytes. */
 int gg_conf_split_hostport(const char *s, char *host, size_t hostlen, unsigned short *port);
 
 typedef struct gg_conf_redis_url {

@@ -1,5 +1,6 @@
-/* Unit tests of gg_config: precedence of flags, environment and defaults, the one-line usage
- * errors, --help and --version, Kafka pass-through properties, describe and the validators. */
+/* Unit tests of the gg_config loader: precedence of flags, environment and defaults, the one-line
+ * usage errors, --help and --version, Kafka pass-through properties and describe. The validators
+ * and address parsers on their own are tested in test_conf_check.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -224,7 +225,7 @@ static void test_bad_int_names_setting(void **state)
 {
     (void)state;
     test_settings s;
-    const char *bad[] = {"abc", "80x", " 80", "99999999999999999999999", NULL};
+    const char *bad[] = {"abc", "80x", " 80", "8\n0", "99999999999999999999999", NULL};
     for (size_t i = 0; bad[i]; i++) {
         char var[64];
         snprintf(var, sizeof(var), "GRIDGATE_PORT=%s", bad[i]);
@@ -452,12 +453,15 @@ static void test_kafka_props(void **state)
     const char *env[] = {"GRIDGATE_KAFKA_PROP_security.protocol=SASL_SSL",
                          "GRIDGATE_KAFKA_PROP_SASL_MECHANISM=PLAIN",
                          "GRIDGATE_KAFKA_PROP_SASL_USERNAME=from-env",
-                         "GRIDGATE_KAFKA_PROP_CLIENT_ID=", NULL};
+                         "GRIDGATE_KAFKA_PROP_CLIENT_ID=",
+                         "GRIDGATE_KAFKA_PROP_plugin.Some_Key=v",
+                         NULL};
     const char *args[] = {"--kafka-prop", "sasl.username=from-flag",
                           "--kafka-prop=sasl.password=a=b", NULL};
     run r = load_with(test_opts, NOPTS, &s, &props, args, env);
     assert_int_equal(r.rc, GG_CONF_OK);
-    assert_int_equal(props.count, 4);
+    assert_int_equal(props.count, 5);
+    assert_string_equal(gg_conf_props_get(&props, "plugin.Some_Key"), "v"); /* verbatim */
     assert_string_equal(gg_conf_props_get(&props, "security.protocol"), "SASL_SSL");
     assert_string_equal(gg_conf_props_get(&props, "sasl.mechanism"), "PLAIN");
     assert_string_equal(gg_conf_props_get(&props, "sasl.username"), "from-flag");
@@ -482,7 +486,7 @@ static void test_kafka_props(void **state)
 
     /* A service without Kafka has no such flag. */
     r = load_with(test_opts, NOPTS, &s, NULL, args, NULL);
-    assert_usage_error(&r, "unknown option --kafka-prop", NULL);
+    assert_usage_error(&r, "unknown option", "--kafka-prop");
     run_free(&r);
 }
 
@@ -509,125 +513,6 @@ static void test_describe_masks_secrets(void **state)
     run_free(&r);
 }
 
-static void test_check_hostport(void **state)
-{
-    (void)state;
-    static const char *const good[] = {"[::1]:8080",   "0.0.0.0:8080",
-                                       "localhost:80", "redis-0.redis_svc:65535",
-                                       "10.0.0.1:1",   NULL};
-    static const char *const bad[] = {"localhost", ":80",      "host:", "host:0",    "host:65536",
-                                      "host:8o",   "::1:8080", "[::1]", "[nope]:80", "a b:80",
-                                      "[::1:80",   "",         NULL};
-    char why[256];
-    for (size_t i = 0; good[i]; i++)
-        assert_int_equal(gg_conf_check_hostport(good[i], why, sizeof(why)), 0);
-    for (size_t i = 0; bad[i]; i++) {
-        why[0] = '\0';
-        assert_int_equal(gg_conf_check_hostport(bad[i], why, sizeof(why)), -1);
-        assert_true(strlen(why) > 0);
-    }
-
-    char host[64];
-    unsigned short port = 0;
-    assert_int_equal(gg_conf_split_hostport("[::1]:8080", host, sizeof(host), &port), 0);
-    assert_string_equal(host, "::1");
-    assert_int_equal(port, 8080);
-    assert_int_equal(gg_conf_split_hostport("kafka:9092", host, sizeof(host), &port), 0);
-    assert_string_equal(host, "kafka");
-    assert_int_equal(port, 9092);
-    assert_int_equal(gg_conf_split_hostport("kafka:9092", host, 5, &port), -1);
-}
-
-static void test_check_broker_list(void **state)
-{
-    (void)state;
-    char why[256];
-    assert_int_equal(gg_conf_check_broker_list("k1:9092", why, sizeof(why)), 0);
-    assert_int_equal(gg_conf_check_broker_list("k1:9092, k2:9093,[::1]:9094", why, sizeof(why)), 0);
-    assert_int_equal(gg_conf_check_broker_list("SASL_SSL://k1:9093", why, sizeof(why)), 0);
-    assert_int_equal(gg_conf_check_broker_list("", why, sizeof(why)), -1);
-    assert_int_equal(gg_conf_check_broker_list("k1:9092,", why, sizeof(why)), -1);
-    assert_non_null(strstr(why, "broker 2"));
-    assert_int_equal(gg_conf_check_broker_list("k1:9092,k2", why, sizeof(why)), -1);
-    assert_non_null(strstr(why, "broker 2"));
-    assert_int_equal(gg_conf_check_broker_list("k1:99999", why, sizeof(why)), -1);
-}
-
-static void test_redis_url(void **state)
-{
-    (void)state;
-    gg_conf_redis_url u;
-    assert_int_equal(gg_conf_parse_redis_url("redis://cache", &u), 0);
-    assert_string_equal(u.host, "cache");
-    assert_int_equal(u.port, 6379);
-    assert_int_equal(u.db, 0);
-    assert_string_equal(u.password, "");
-
-    assert_int_equal(gg_conf_parse_redis_url("redis://:p%40ss@10.0.0.5:6380/3", &u), 0);
-    assert_string_equal(u.host, "10.0.0.5");
-    assert_int_equal(u.port, 6380);
-    assert_int_equal(u.db, 3);
-    assert_string_equal(u.user, "");
-    assert_string_equal(u.password, "p@ss");
-
-    assert_int_equal(gg_conf_parse_redis_url("redis://app:pw@[::1]/", &u), 0);
-    assert_string_equal(u.host, "::1");
-    assert_string_equal(u.user, "app");
-    assert_string_equal(u.password, "pw");
-
-    assert_int_equal(gg_conf_parse_redis_url("unix:///run/redis/redis.sock", &u), 0);
-    assert_string_equal(u.unix_path, "/run/redis/redis.sock");
-    assert_string_equal(u.host, "");
-
-    static const char *const bad[] = {"http://cache:6379",
-                                      "redis://",
-                                      "redis://:6379",
-                                      "redis://h:0",
-                                      "redis://h/x",
-                                      "redis://h/1?x=1",
-                                      "redis://pw@h",
-                                      "redis://:p%zz@h",
-                                      "unix://relative",
-                                      "cache:6379",
-                                      NULL};
-    char why[256];
-    for (size_t i = 0; bad[i]; i++) {
-        assert_int_equal(gg_conf_check_redis_url(bad[i], why, sizeof(why)), -1);
-        assert_true(strlen(why) > 0);
-    }
-    assert_int_equal(gg_conf_check_redis_url("redis://:secret@cache:6379/0", why, sizeof(why)), 0);
-}
-
-static void test_check_http_url(void **state)
-{
-    (void)state;
-    char why[256];
-    assert_int_equal(gg_conf_check_http_url("http://webhcat:50111/templeton/v1", why, sizeof(why)),
-                     0);
-    assert_int_equal(gg_conf_check_http_url("https://[::1]:8443", why, sizeof(why)), 0);
-    assert_int_equal(gg_conf_check_http_url("ftp://files", why, sizeof(why)), -1);
-    assert_int_equal(gg_conf_check_http_url("webhcat:50111", why, sizeof(why)), -1);
-    assert_int_equal(gg_conf_check_http_url("http://", why, sizeof(why)), -1);
-    assert_int_equal(gg_conf_check_http_url("", why, sizeof(why)), -1);
-}
-
-static void test_check_mongo_uri_and_nonempty(void **state)
-{
-    (void)state;
-    char why[256];
-    assert_int_equal(gg_conf_check_mongo_uri("mongodb://localhost:27017", why, sizeof(why)), 0);
-    assert_int_equal(gg_conf_check_mongo_uri("mongodb://u:p@m1:27017,m2:27017/?replicaSet=rs0", why,
-                                             sizeof(why)),
-                     0);
-    assert_int_equal(gg_conf_check_mongo_uri("localhost:27017", why, sizeof(why)), -1);
-    assert_non_null(strstr(why, "MongoDB"));
-    assert_int_equal(gg_conf_check_mongo_uri("mongodb://", why, sizeof(why)), -1);
-
-    assert_int_equal(gg_conf_check_nonempty("x", why, sizeof(why)), 0);
-    assert_int_equal(gg_conf_check_nonempty(" \t", why, sizeof(why)), -1);
-    assert_int_equal(gg_conf_check_nonempty("", why, sizeof(why)), -1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,11 +533,6 @@ int main(void)
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_kafka_props),
         cmocka_unit_test(test_describe_masks_secrets),
-        cmocka_unit_test(test_check_hostport),
-        cmocka_unit_test(test_check_broker_list),
-        cmocka_unit_test(test_redis_url),
-        cmocka_unit_test(test_check_http_url),
-        cmocka_unit_test(test_check_mongo_uri_and_nonempty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
