@@ -57,6 +57,18 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Sets which fake dependencies answer, starts probing, and waits for those that answer. */
+static void start_with(fixture *f, int a_up, int b_up, unsigned interval_ms)
+{
+    atomic_store(&f->a.up, a_up);
+    atomic_store(&f->b.up, b_up);
+    assert_int_equal(gg_health_start(f->health, interval_ms), 0);
+    if (a_up)
+        assert_true(gg_health_wait_up(f->dep_a, 5000));
+    if (b_up)
+        assert_true(gg_health_wait_up(f->dep_b, 5000));
+}
+
 static void test_not_ready_before_first_probe(void **state)
 {
     fixture *f = *state;
@@ -73,21 +85,14 @@ static void test_not_ready_before_first_probe(void **state)
 static void test_ready_once_probes_pass(void **state)
 {
     fixture *f = *state;
-    atomic_store(&f->a.up, 1);
-    atomic_store(&f->b.up, 1);
-    assert_int_equal(gg_health_start(f->health, 200), 0);
-    assert_true(gg_health_wait_up(f->dep_a, 5000));
-    assert_true(gg_health_wait_up(f->dep_b, 5000));
+    start_with(f, 1, 1, 200);
     assert_true(gg_health_ready(f->health));
 }
 
 static void test_down_dependency_recovers_by_itself(void **state)
 {
     fixture *f = *state;
-    atomic_store(&f->a.up, 1);
-    atomic_store(&f->b.up, 0);
-    assert_int_equal(gg_health_start(f->health, 200), 0);
-    assert_true(gg_health_wait_up(f->dep_a, 5000));
+    start_with(f, 1, 0, 200);
     assert_false(gg_health_wait_up(f->dep_b, 300));
     assert_false(gg_health_ready(f->health));
     json_t *j = gg_health_json(f->health);
@@ -104,11 +109,7 @@ static void test_down_dependency_recovers_by_itself(void **state)
 static void test_in_band_report_turns_not_ready_at_once(void **state)
 {
     fixture *f = *state;
-    atomic_store(&f->a.up, 1);
-    atomic_store(&f->b.up, 1);
-    assert_int_equal(gg_health_start(f->health, 60000), 0);
-    assert_true(gg_health_wait_up(f->dep_a, 5000));
-    assert_true(gg_health_wait_up(f->dep_b, 5000));
+    start_with(f, 1, 1, 60000);
     gg_health_report(f->dep_a, false, "write timed out");
     assert_false(gg_health_dep_up(f->dep_a));
     assert_false(gg_health_ready(f->health));
@@ -119,10 +120,7 @@ static void test_in_band_report_turns_not_ready_at_once(void **state)
 static void test_metrics_reflect_state(void **state)
 {
     fixture *f = *state;
-    atomic_store(&f->a.up, 1);
-    atomic_store(&f->b.up, 0);
-    assert_int_equal(gg_health_start(f->health, 200), 0);
-    assert_true(gg_health_wait_up(f->dep_a, 5000));
+    start_with(f, 1, 0, 200);
     gg_health_report(f->dep_b, false, "refused");
     gg_gauge *up_a = gg_metrics_gauge(f->metrics, "dependency_up", "", "dependency=\"alpha\"");
     gg_gauge *up_b = gg_metrics_gauge(f->metrics, "dependency_up", "", "dependency=\"beta\"");
@@ -136,11 +134,7 @@ static void test_metrics_reflect_state(void **state)
 static void test_draining_is_not_ready(void **state)
 {
     fixture *f = *state;
-    atomic_store(&f->a.up, 1);
-    atomic_store(&f->b.up, 1);
-    assert_int_equal(gg_health_start(f->health, 200), 0);
-    assert_true(gg_health_wait_up(f->dep_a, 5000));
-    assert_true(gg_health_wait_up(f->dep_b, 5000));
+    start_with(f, 1, 1, 200);
     gg_health_set_draining(f->health);
     assert_false(gg_health_ready(f->health));
     json_t *j = gg_health_json(f->health);
