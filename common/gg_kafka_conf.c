@@ -42,7 +42,8 @@ void gg_kafka_base_error(gg_kafka_base *b, const char *what, rd_kafka_resp_err_t
     gg_warn(b->log, what, "{s:s, s:s, s:i}", "error", text ? text : "", "code",
             rd_kafka_err2name(code), "code_num", (int)code);
     pthread_mutex_lock(&b->lock);
-    snprintf(b->last_error, sizeof(b->last_error), "%s: %s", what, text ? text : "");
+    /* Bounded widths: a long broker message is cut rather than tripping -Wformat-truncation. */
+    snprintf(b->last_error, sizeof(b->last_error), "%.63s: %.190s", what, text ? text : "");
     b->last_error_ms = wall_ms();
     pthread_mutex_unlock(&b->lock);
 }

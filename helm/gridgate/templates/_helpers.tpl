@@ -1,0 +1,148 @@
+{{/*
+Names, labels and the per-service context shared by every template. A "component context" is
+a dict with root (the chart's top context), name (ingest, cache or analytics) and svc (that
+service's values).
+*/}}
+
+{{- define "gridgate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "gridgate.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "gridgate.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The services this release runs, in a fixed order. */}}
+{{- define "gridgate.components" -}}
+{{- $out := list }}
+{{- range $name := list "ingest" "cache" "analytics" }}
+{{- if (index $.Values $name).enabled }}
+{{- $out = append $out $name }}
+{{- end }}
+{{- end }}
+{{- join " " $out }}
+{{- end }}
+
+{{/* Name of one service's objects: <fullname>-<service>. */}}
+{{- define "gridgate.componentName" -}}
+{{- printf "%s-%s" (include "gridgate.fullname" .root | trunc 50 | trimSuffix "-") .name }}
+{{- end }}
+
+{{- define "gridgate.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "gridgate.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{- define "gridgate.labels" -}}
+helm.sh/chart: {{ include "gridgate.chart" .root }}
+{{ include "gridgate.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: gridgate
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end }}
+
+{{/* Labels of objects that belong to the release as a whole (Secret, ServiceAccount, Ingress). */}}
+{{- define "gridgate.releaseLabels" -}}
+helm.sh/chart: {{ include "gridgate.chart" . }}
+app.kubernetes.io/name: {{ include "gridgate.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: gridgate
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "gridgate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "gridgate.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "gridgate.secretName" -}}
+{{- default (include "gridgate.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{- define "gridgate.image" -}}
+{{- $reg := .root.Values.image.registry | trimSuffix "/" }}
+{{- $tag := .svc.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- if $reg }}{{ printf "%s/%s:%s" $reg .svc.image.repository $tag }}{{ else }}{{ printf "%s:%s" .svc.image.repository $tag }}{{ end }}
+{{- end }}
+
+{{/*
+The non-secret GRIDGATE_* settings of one service, as a YAML map (the ConfigMap's data).
+Each service gets only the settings it reads; extraEnv comes last and wins.
+*/}}
+{{- define "gridgate.config" -}}
+{{- $c := .root.Values.config }}
+{{- $env := dict
+  "GRIDGATE_LISTEN" (printf "0.0.0.0:%v" .svc.port)
+  "GRIDGATE_LOG_LEVEL" $c.logLevel
+  "GRIDGATE_HTTP_THREADS" $c.httpThreads
+  "GRIDGATE_MAX_BODY" $c.maxBody
+  "GRIDGATE_PROBE_INTERVAL_MS" $c.probeIntervalMs
+  "GRIDGATE_SHUTDOWN_TIMEOUT_MS" $c.shutdownTimeoutMs }}
+{{- with $c.corsOrigin }}{{ $_ := set $env "GRIDGATE_CORS_ORIGIN" . }}{{ end }}
+{{- if has .name (list "ingest" "cache") }}
+{{- $_ := set $env "GRIDGATE_KAFKA_BROKERS" $c.kafka.brokers }}
+{{- $_ = set $env "GRIDGATE_KAFKA_TOPIC" $c.kafka.topic }}
+{{- $_ = set $env "GRIDGATE_KAFKA_GROUP" .svc.kafkaGroup }}
+{{- range $k, $v := $c.kafka.props }}
+{{- $_ = set $env (printf "GRIDGATE_KAFKA_PROP_%s" $k) $v }}
+{{- end }}
+{{- end }}
+{{- if eq .name "ingest" }}
+{{- $_ := set $env "GRIDGATE_MONGO_DB" $c.mongo.db }}
+{{- $_ = set $env "GRIDGATE_MONGO_COLLECTION" $c.mongo.collection }}
+{{- else if eq .name "cache" }}
+{{- $_ := set $env "GRIDGATE_REDIS_TIMEOUT_MS" $c.redisTimeoutMs }}
+{{- else if eq .name "analytics" }}
+{{- $_ := set $env "GRIDGATE_WEBHCAT_URL" $c.webhcatUrl }}
+{{- $_ = set $env "GRIDGATE_WEBHDFS_URL" $c.webhdfsUrl }}
+{{- $_ = set $env "GRIDGATE_HADOOP_USER" $c.hadoopUser }}
+{{- $_ = set $env "GRIDGATE_BACKEND_TIMEOUT_MS" $c.backendTimeoutMs }}
+{{- end }}
+{{- range $k, $v := .svc.extraEnv }}
+{{- $_ := set $env $k $v }}
+{{- end }}
+{{- range $k := keys $env | sortAlpha }}
+{{ $k }}: {{ index $env $k | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The secret keys one service reads: name -> true when the key must exist in the Secret, false
+when it is optional (an unset token disables or opens what it guards).
+*/}}
+{{- define "gridgate.secretKeys" -}}
+{{- $keys := dict }}
+{{- if eq .name "ingest" }}
+{{- $_ := set $keys "GRIDGATE_MONGO_URI" true }}
+{{- $_ = set $keys "GRIDGATE_API_TOKEN" false }}
+{{- else if eq .name "cache" }}
+{{- $_ := set $keys "GRIDGATE_REDIS_URL" true }}
+{{- else if eq .name "analytics" }}
+{{- $_ := set $keys "GRIDGATE_API_TOKEN" false }}
+{{- $_ = set $keys "GRIDGATE_ADMIN_TOKEN" false }}
+{{- end }}
+{{- if has .name (list "ingest" "cache") }}
+{{- range $k, $v := .root.Values.secrets.kafkaProps }}
+{{- $_ := set $keys (printf "GRIDGATE_KAFKA_PROP_%s" $k) true }}
+{{- end }}
+{{- end }}
+{{- toYaml $keys }}
+{{- end }}

@@ -1,0 +1,309 @@
+"""The chart's own rules, checked on rendered manifests (a list of dicts, one per object).
+
+Schemas say whether an object is well-formed; these say whether it is what gridgate needs:
+hardened pods, probes on the right endpoints, credentials only in Secrets, selectors that
+match, and an Ingress that sends each API path to the service that serves it. Each check_*
+function returns a list of problems (strings); an empty list means the rule holds.
+"""
+
+import re
+
+SERVICES = {"ingest": 8081, "cache": 8082, "analytics": 8083}
+
+STANDARD_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/part-of",
+)
+
+# Settings whose values are credentials: never in a ConfigMap, never as a literal env value.
+SECRET_SETTING = re.compile(
+    r"^GRIDGATE_(API_TOKEN|ADMIN_TOKEN|MONGO_URI|REDIS_URL"
+    r"|KAFKA_PROP_(SASL_(USERNAME|PASSWORD|OAUTHBEARER.*)|sasl\.(username|password).*"
+    r"|SSL_KEY.*|ssl\.key.*))$"
+)
+
+# Requests a client sends through the shared API host, and the service that must get each one.
+API_ROUTES = (
+    ("/v1/ingest/status", "ingest"),
+    ("/v1/readings", "ingest"),
+    ("/v1/readings/r-1", "ingest"),
+    ("/v1/stations", "cache"),
+    ("/v1/stations/42/latest", "cache"),
+    ("/v1/stations/42/recent", "cache"),
+    ("/v1/latest", "cache"),
+    ("/v1/wordcount", "analytics"),
+    ("/v1/jobs", "analytics"),
+    ("/v1/jobs/job_1", "analytics"),
+    ("/v1/queries", "analytics"),
+    # Prefixes match whole path elements, and the operational endpoints stay inside.
+    ("/v1/stationsX", None),
+    ("/healthz", None),
+    ("/metrics", None),
+)
+
+
+def of_kind(docs, kind):
+    return [d for d in docs if d.get("kind") == kind]
+
+
+def name_of(doc):
+    return "%s/%s" % (doc.get("kind"), doc.get("metadata", {}).get("name"))
+
+
+def component_of(doc):
+    return doc.get("metadata", {}).get("labels", {}).get("app.kubernetes.io/component")
+
+
+def check_labels(docs):
+    problems = []
+    for d in docs:
+        labels = d.get("metadata", {}).get("labels") or {}
+        missing = [k for k in STANDARD_LABELS if not labels.get(k)]
+        if missing:
+            problems.append("%s lacks labels %s" % (name_of(d), ", ".join(missing)))
+        per_service = d["kind"] in ("Deployment", "Service", "ConfigMap",
+                                    "HorizontalPodAutoscaler", "PodDisruptionBudget")
+        if per_service and component_of(d) not in SERVICES:
+            problems.append("%s has no app.kubernetes.io/component of a service" % name_of(d))
+    return problems
+
+
+def _probe_path(container, probe):
+    return ((container.get(probe) or {}).get("httpGet") or {}).get("path")
+
+
+def _check_container(where, c, port):
+    problems = []
+    sc = c.get("securityContext") or {}
+    if sc.get("readOnlyRootFilesystem") is not True:
+        problems.append("%s: readOnlyRootFilesystem is not true" % where)
+    if sc.get("allowPrivilegeEscalation") is not False:
+        problems.append("%s: allowPrivilegeEscalation is not false" % where)
+    if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+        problems.append("%s: capabilities do not drop ALL" % where)
+    if sc.get("privileged"):
+        problems.append("%s: privileged" % where)
+    if _probe_path(c, "livenessProbe") != "/healthz":
+        problems.append("%s: liveness probe is not GET /healthz" % where)
+    if _probe_path(c, "readinessProbe") != "/readyz":
+        problems.append("%s: readiness probe is not GET /readyz" % where)
+    res = c.get("resources") or {}
+    for need in (("requests", "cpu"), ("requests", "memory"), ("limits", "memory")):
+        if not (res.get(need[0]) or {}).get(need[1]):
+            problems.append("%s: no resources.%s.%s" % (where, need[0], need[1]))
+    ports = [p.get("containerPort") for p in c.get("ports") or []]
+    if ports != [port]:
+        problems.append("%s: container ports %s, expected [%d]" % (where, ports, port))
+    for e in c.get("env") or []:
+        if SECRET_SETTING.match(e.get("name", "")) and "value" in e:
+            problems.append("%s: %s is a literal value, not a secretKeyRef" % (where, e["name"]))
+    return problems
+
+
+def check_deployments(docs):
+    problems = []
+    deployments = of_kind(docs, "Deployment")
+    if sorted(component_of(d) for d in deployments) != sorted(SERVICES):
+        problems.append("expected one Deployment per service, got %s"
+                        % sorted(name_of(d) for d in deployments))
+    for d in deployments:
+        comp = component_of(d)
+        pod = d["spec"]["template"]["spec"]
+        psc = pod.get("securityContext") or {}
+        if psc.get("runAsNonRoot") is not True:
+            problems.append("%s: runAsNonRoot is not true" % name_of(d))
+        if (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+            problems.append("%s: seccompProfile is not RuntimeDefault" % name_of(d))
+        if pod.get("automountServiceAccountToken") is not False:
+            problems.append("%s: mounts a service account token it never uses" % name_of(d))
+        for c in pod.get("containers") or []:
+            where = "%s container %s" % (name_of(d), c.get("name"))
+            problems += _check_container(where, c, SERVICES.get(comp, 0))
+    return problems
+
+
+def check_secrets(docs):
+    """Credentials live in Secrets only, and every secretKeyRef names a Secret key the release
+    provides (or one marked optional, or a Secret managed outside the chart)."""
+    problems = []
+    for cm in of_kind(docs, "ConfigMap"):
+        for key in (cm.get("data") or {}):
+            if SECRET_SETTING.match(key):
+                problems.append("%s holds the credential %s" % (name_of(cm), key))
+    secrets = {s["metadata"]["name"]: s for s in of_kind(docs, "Secret")}
+    for d in of_kind(docs, "Deployment"):
+        for c in d["spec"]["template"]["spec"].get("containers") or []:
+            for e in c.get("env") or []:
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if not ref or ref["name"] not in secrets or ref.get("optional"):
+                    continue
+                s = secrets[ref["name"]]
+                keys = set(s.get("stringData") or {}) | set(s.get("data") or {})
+                if ref["key"] not in keys:
+                    problems.append("%s needs key %s, absent from %s"
+                                    % (name_of(d), ref["key"], name_of(s)))
+    return problems
+
+
+def _selects(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _pod_labels(deployment):
+    return deployment["spec"]["template"]["metadata"].get("labels") or {}
+
+
+def check_selectors(docs):
+    """Services, PDBs and HPAs each reach exactly the Deployment of their own service."""
+    problems = []
+    deployments = of_kind(docs, "Deployment")
+    for s in of_kind(docs, "Service"):
+        hit = [d for d in deployments if _selects(s["spec"].get("selector"), _pod_labels(d))]
+        if [component_of(d) for d in hit] != [component_of(s)]:
+            problems.append("%s selects %s" % (name_of(s), [name_of(d) for d in hit]))
+            continue
+        names = {p.get("name") for c in hit[0]["spec"]["template"]["spec"]["containers"]
+                 for p in c.get("ports") or []}
+        for p in s["spec"].get("ports") or []:
+            if isinstance(p.get("targetPort"), str) and p["targetPort"] not in names:
+                problems.append("%s targets port %s, not on its pods"
+                                % (name_of(s), p["targetPort"]))
+    for p in of_kind(docs, "PodDisruptionBudget"):
+        sel = p["spec"].get("selector", {}).get("matchLabels")
+        hit = [d for d in deployments if _selects(sel, _pod_labels(d))]
+        if [component_of(d) for d in hit] != [component_of(p)]:
+            problems.append("%s selects %s" % (name_of(p), [name_of(d) for d in hit]))
+    by_name = {d["metadata"]["name"]: d for d in deployments}
+    for h in of_kind(docs, "HorizontalPodAutoscaler"):
+        target = by_name.get(h["spec"]["scaleTargetRef"]["name"])
+        if not target or h["spec"]["scaleTargetRef"].get("kind") != "Deployment":
+            problems.append("%s scales no Deployment of the release" % name_of(h))
+        elif "replicas" in target["spec"]:
+            problems.append("%s sets replicas although %s scales it"
+                            % (name_of(target), name_of(h)))
+    return problems
+
+
+def _prefix_match(prefix, path):
+    """Kubernetes Prefix matching: element-wise, so /v1/jobs matches /v1/jobs/7, not /v1/jobsX."""
+    want = [e for e in prefix.split("/") if e]
+    have = [e for e in path.split("/") if e]
+    return have[: len(want)] == want
+
+
+def route(ingress, host, path):
+    """The backend Service name an Ingress sends host+path to, or None. Rules for the host are
+    used when there are any, otherwise the rules without a host; among their paths an Exact
+    match wins, then the longest Prefix."""
+    rules = ingress["spec"].get("rules") or []
+    chosen = [r for r in rules if r.get("host") == host] or [r for r in rules if not r.get("host")]
+    best, best_key = None, None
+    for r in chosen:
+        for p in (r.get("http") or {}).get("paths") or []:
+            kind, prefix = p.get("pathType"), p.get("path", "")
+            if kind == "Exact" and prefix == path:
+                key = (1, len(prefix))
+            elif kind == "Prefix" and _prefix_match(prefix, path):
+                key = (0, len([e for e in prefix.split("/") if e]))
+            else:
+                continue
+            if best_key is None or key > best_key:
+                best, best_key = p["backend"]["service"]["name"], key
+    return best
+
+
+def check_ingress(docs, service_hosts=None):
+    """Portable rules only, backends that exist, and every API path on the shared host (and
+    every path on a service's own host) routed to the service that serves it."""
+    ingresses = of_kind(docs, "Ingress")
+    if not ingresses:
+        return []
+    if len(ingresses) != 1:
+        return ["expected one Ingress, got %d" % len(ingresses)]
+    ing = ingresses[0]
+    problems = []
+    services = {s["metadata"]["name"]: s for s in of_kind(docs, "Service")}
+    comp_service = {component_of(s): s["metadata"]["name"] for s in services.values()}
+    seen = set()
+    for r in ing["spec"].get("rules") or []:
+        for p in (r.get("http") or {}).get("paths") or []:
+            where = "%s%s" % (r.get("host", "*"), p.get("path"))
+            if p.get("pathType") not in ("Prefix", "Exact"):
+                problems.append("%s: pathType %s is not portable" % (where, p.get("pathType")))
+            if (r.get("host"), p.get("path")) in seen:
+                problems.append("%s: routed twice" % where)
+            seen.add((r.get("host"), p.get("path")))
+            backend = p["backend"]["service"]
+            svc = services.get(backend["name"])
+            if not svc:
+                problems.append("%s: backend %s is no Service of the release"
+                                % (where, backend["name"]))
+                continue
+            port_names = [x.get("name") for x in svc["spec"]["ports"]]
+            if backend.get("port", {}).get("name") not in port_names:
+                problems.append("%s: backend port %s not on %s"
+                                % (where, backend.get("port"), backend["name"]))
+    shared = [r.get("host") for r in ing["spec"].get("rules") or [] if r.get("host") not in
+              (service_hosts or {}).values()]
+    host = shared[0] if shared else None
+    for path, comp in API_ROUTES:
+        got = route(ing, host, path)
+        want = comp_service.get(comp) if comp else None
+        if got != want:
+            problems.append("%s%s goes to %s, expected %s" % (host or "*", path, got, want))
+    for comp, h in (service_hosts or {}).items():
+        if h and route(ing, h, "/v1/stations/42/readings") != comp_service.get(comp):
+            problems.append("%s does not send everything to the %s service" % (h, comp))
+    return problems
+
+
+def check_expected_set(docs, kind, components):
+    """The objects of one kind exist for exactly the given services."""
+    got = sorted(component_of(d) for d in of_kind(docs, kind))
+    if got != sorted(components):
+        return ["%s for %s, expected %s" % (kind, got, sorted(components))]
+    return []
+
+
+def config_of(docs, comp):
+    for cm in of_kind(docs, "ConfigMap"):
+        if component_of(cm) == comp:
+            return cm.get("data") or {}
+    return {}
+
+
+def check_defaults(docs):
+    """With default values the release points at the PowerGrid cluster's services."""
+    want = {
+        ("ingest", "GRIDGATE_KAFKA_BROKERS"): "kafka:9092",
+        ("cache", "GRIDGATE_KAFKA_BROKERS"): "kafka:9092",
+        ("ingest", "GRIDGATE_KAFKA_TOPIC"): "INGESTION",
+        ("cache", "GRIDGATE_KAFKA_TOPIC"): "INGESTION",
+        ("analytics", "GRIDGATE_WEBHCAT_URL"): "http://webhcat:50111/templeton/v1",
+        ("analytics", "GRIDGATE_WEBHDFS_URL"): "http://namenode:9870/webhdfs/v1",
+    }
+    problems = []
+    for (comp, key), value in want.items():
+        got = config_of(docs, comp).get(key)
+        if got != value:
+            problems.append("%s %s is %r, expected %r" % (comp, key, got, value))
+    secrets = of_kind(docs, "Secret")
+    data = (secrets[0].get("stringData") or {}) if secrets else {}
+    for key, value in (("GRIDGATE_MONGO_URI", "mongodb://mongodb:27017/"),
+                       ("GRIDGATE_REDIS_URL", "redis://redis-master:6379/0")):
+        if data.get(key) != value:
+            problems.append("Secret %s is %r, expected %r" % (key, data.get(key), value))
+    return problems
+
+
+def setting_names(docs, comp):
+    """Every GRIDGATE_* name the pods of one service get, from its ConfigMap and its env."""
+    names = set(config_of(docs, comp))
+    for d in of_kind(docs, "Deployment"):
+        if component_of(d) == comp:
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                names |= {e["name"] for e in c.get("env") or []}
+    return names
