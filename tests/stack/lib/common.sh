@@ -30,7 +30,7 @@ if [[ -z ${HOME-} ]]; then
   export HOME
 fi
 STACK_CACHE=${GG_STACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gridgate}
-STACK_DEFAULT=(redis kafka mongo)
+STACK_DEFAULT=(redis kafka mongo hdfs webhcat)
 # shellcheck disable=SC2034  # used by up
 STACK_START_TIMEOUT=${GG_STACK_TIMEOUT:-120}
 STACK_STOP_TIMEOUT=${GG_STACK_STOP_TIMEOUT:-30}
