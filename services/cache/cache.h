@@ -1,11 +1,26 @@
 /* cache: the service that keeps every station's latest and recent readings in Redis and serves
- * them to dashboards. This header holds the service's context: all its mutable state lives here. */
+ * them to dashboards. This header holds the service's context: all its mutable state lives here
+ * or in the module objects it points to.
+ *
+ * Threads: the consumer thread (cache_consumer.c) applies readings from Kafka to Redis; the
+ * sync thread (cache_sync.c) keeps the in-process copy of the latest readings coherent with
+ * Redis; libmicrohttpd's workers answer requests (cache_http.c) from that copy, or from Redis
+ * through a small connection pool (cache_pool.c) when the copy cannot be trusted; the health
+ * thread probes Redis and Kafka. */
 #ifndef CACHE_H
 #define CACHE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cache_keys.h"
 #include "gg_config.h"
 #include "gg_kafka.h"
+#include "gg_metrics.h"
 #include "gg_options.h"
+#include "gg_record.h"
 #include "gg_service.h"
 
 typedef struct cache_settings {
@@ -13,7 +28,34 @@ typedef struct cache_settings {
     gg_kafka_settings kafka;
     char *redis_url;
     long redis_timeout_ms;
+    char *redis_prefix;
+    long recent_size;
+    bool rebuild;
 } cache_settings;
+
+/* Metric series looked up once at start, so hot paths update them without a lookup. */
+typedef struct cache_stats {
+    gg_counter *readings;         /* valid readings applied to Redis */
+    gg_counter *latest_updates;   /* readings that became a station's latest */
+    gg_counter *ignored;          /* readings with no effect: duplicates, too old */
+    gg_counter *batch_failures;   /* batches Redis did not take (retried) */
+    gg_histogram *batch_seconds;  /* one pipelined round per poll batch */
+    gg_gauge *paused;             /* 1 while consumption waits for Redis */
+    gg_gauge *rebuild_running;    /* 1 while replaying the topic */
+    gg_counter *rebuild_readings; /* readings replayed by the rebuild */
+    gg_gauge *local_stations;     /* stations in the in-process copy */
+    gg_gauge *local_coherent;     /* 1 while the copy follows Redis */
+    gg_counter *local_refreshes;  /* full reloads of the copy */
+    gg_counter *local_updates;    /* updates applied from the channel */
+    gg_counter *lookups_memory;   /* answers from the copy */
+    gg_counter *lookups_redis;    /* answers read from Redis */
+    gg_counter *redis_read_failures;
+} cache_stats;
+
+typedef struct cache_store cache_store;
+typedef struct cache_pool cache_pool;
+typedef struct cache_sync cache_sync;
+typedef struct cache_consumer cache_consumer;
 
 typedef struct cache_ctx {
     gg_service svc;
@@ -23,9 +65,37 @@ typedef struct cache_ctx {
     gg_kafka_producer *kafka_probe_handle; /* metadata-only handle for the readiness probe */
     gg_dep *dep_redis;
     gg_dep *dep_kafka;
+    cache_stats stats;
+    char index_key[CACHE_KEY_MAX];
+    char channel[CACHE_KEY_MAX];
+    cache_store *store;
+    cache_pool *pool;
+    cache_sync *sync;
+    cache_consumer *consumer;
 } cache_ctx;
 
-/* cache_redis.c */
-int cache_redis_probe(void *ud, char *err, size_t errlen);
+/* cache_stats.c */
+void cache_stats_init(cache_stats *st, gg_metrics *m);
+/* Counts a message the record parser refused, by reason. */
+void cache_stats_rejected(gg_metrics *m, gg_record_reason reason);
+
+static inline int64_t cache_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps ms, in slices, returning early (true) once *stop is set. */
+static inline bool cache_sleep(long ms, atomic_bool *stop)
+{
+    while (ms > 0 && !atomic_load(stop)) {
+        long slice = ms < 50 ? ms : 50;
+        struct timespec ts = {0, slice * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= slice;
+    }
+    return atomic_load(stop);
+}
 
 #endif

@@ -1,29 +1,11 @@
 /* cache_redis: Redis connections of the cache service and its health probe. */
-#include "cache.h"
+#include "cache_redis.h"
 
-#include <hiredis/hiredis.h>
-#include <stdio.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
-static redisContext *cache_redis_connect(const cache_ctx *ctx, char *err, size_t errlen)
-{
-    long ms = ctx->cfg.redis_timeout_ms;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    const gg_conf_redis_url *u = &ctx->redis;
-    redisContext *c = u->unix_path[0] ? redisConnectUnixWithTimeout(u->unix_path, tv)
-                                      : redisConnectWithTimeout(u->host, u->port, tv);
-    if (!c || c->err) {
-        snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
-        redisFree(c);
-        return NULL;
-    }
-    redisSetTimeout(c, tv);
-    return c;
-}
-
-/* Runs one command that must not answer with an error; consumes the reply. */
-static int cache_redis_check(redisContext *c, char *err, size_t errlen, const char *fmt, ...)
+int cache_redis_check(redisContext *c, char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -38,19 +20,41 @@ static int cache_redis_check(redisContext *c, char *err, size_t errlen, const ch
     return rc;
 }
 
-int cache_redis_probe(void *ud, char *err, size_t errlen)
+redisContext *cache_redis_open(const cache_ctx *ctx, char *err, size_t errlen)
 {
-    cache_ctx *ctx = ud;
-    redisContext *c = cache_redis_connect(ctx, err, errlen);
-    if (!c)
-        return -1;
+    long ms = ctx->cfg.redis_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     const gg_conf_redis_url *u = &ctx->redis;
+    redisContext *c = u->unix_path[0] ? redisConnectUnixWithTimeout(u->unix_path, tv)
+                                      : redisConnectWithTimeout(u->host, u->port, tv);
+    if (!c || c->err) {
+        snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
+        redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    if (!u->unix_path[0])
+        redisEnableKeepAlive(c); /* notices a peer that vanished without closing */
     int rc = 0;
     if (u->password[0])
         rc = u->user[0] ? cache_redis_check(c, err, errlen, "AUTH %s %s", u->user, u->password)
                         : cache_redis_check(c, err, errlen, "AUTH %s", u->password);
-    if (rc == 0)
-        rc = cache_redis_check(c, err, errlen, "PING");
+    if (rc == 0 && u->db != 0)
+        rc = cache_redis_check(c, err, errlen, "SELECT %d", u->db);
+    if (rc != 0) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+int cache_redis_probe(void *ud, char *err, size_t errlen)
+{
+    cache_ctx *ctx = ud;
+    redisContext *c = cache_redis_open(ctx, err, errlen);
+    if (!c)
+        return -1;
+    int rc = cache_redis_check(c, err, errlen, "PING");
     redisFree(c);
     return rc;
 }

@@ -1,0 +1,34 @@
+/* cache_script: the one server-side step that applies a reading to Redis atomically.
+ *
+ * EVALSHA <sha> 3 <latest key of the aspect> <recent set> <recent ids hash>
+ *         <created_at_us> <correlation id or ""> <document> <recent size> <update channel>
+ *
+ * - latest: the document replaces the stored one only when it is newer by the order of
+ *   cache_doc.h, so duplicates and late messages never move a value back; a replacement is
+ *   published on the update channel (the document is the message) for serving replicas that
+ *   keep a local copy;
+ * - recent: the document joins the sorted set scored by created_at_us. A correlation id seen
+ *   before keeps only the newer of the two documents, so a resent reading is not listed twice;
+ *   the set is then trimmed to the recent size, oldest first, and the ids of trimmed documents
+ *   leave the hash.
+ * Returns {latest replaced (0/1), document now in the recent set (0/1)}.
+ *
+ * The script loads once per connection (SCRIPT LOAD); callers re-load it when a server answers
+ * NOSCRIPT (after a restart or SCRIPT FLUSH). */
+#ifndef CACHE_SCRIPT_H
+#define CACHE_SCRIPT_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#define CACHE_SHA_LEN 41
+
+const char *cache_script_source(void);
+
+/* SCRIPT LOAD on c; the digest goes to sha. Returns 0, or -1 with the reason in err. */
+int cache_script_load(redisContext *c, char sha[CACHE_SHA_LEN], char *err, size_t errlen);
+
+/* True for the error reply of an EVALSHA whose script the server does not have. */
+int cache_script_is_noscript(const redisReply *r);
+
+#endif

@@ -1,0 +1,42 @@
+/* cache_writer: applies a poll batch of readings to Redis in one pipelined round: per reading
+ * one EVALSHA of the update step (cache_script.h) and one SADD to the station index. The index
+ * lives outside the station's hash tag (it spans all stations), so it is written beside the
+ * script rather than inside it; the script runs first, so an indexed station always has data.
+ * Both are idempotent: a batch that failed halfway is simply sent again.
+ *
+ * The writer owns one connection (the consumer thread's), opened lazily; the script is loaded
+ * when it connects and again when the server answers NOSCRIPT. */
+#ifndef CACHE_WRITER_H
+#define CACHE_WRITER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "cache.h"
+#include "cache_doc.h"
+
+/* One consumed message and, when it is a valid reading, its document. */
+typedef struct cache_item {
+    rd_kafka_message_t *msg;
+    gg_record rec;
+    size_t doclen; /* 0: not a reading; skipped */
+    char doc[CACHE_DOC_MAX];
+} cache_item;
+
+typedef struct cache_apply_result {
+    size_t applied;        /* readings sent */
+    size_t latest_updates; /* readings that became the latest of their station and aspect */
+    size_t ignored;        /* readings that changed nothing */
+} cache_apply_result;
+
+typedef struct cache_writer cache_writer;
+
+cache_writer *cache_writer_new(const cache_ctx *ctx);
+void cache_writer_free(cache_writer *w);
+
+/* Returns 0 when Redis acknowledged every reading of items[0..n), else -1 with the reason in
+ * err (the connection is dropped after an I/O error and reopened on the next call). */
+int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache_apply_result *res,
+                       char *err, size_t errlen);
+
+#endif
