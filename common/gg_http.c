@@ -203,6 +203,18 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     gg_warn((gg_log *)cls, "http server", "{s:s}", "detail", msg);
 }
 
+/* Percent-decoding as libmicrohttpd does it, except that "%00" stays as typed: a decoded NUL
+ * would silently cut the path or a parameter short ("/v1/stations/%00/latest" would become
+ * "/v1/stations/"), whereas kept literally it fails validation like any other bad character. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *uri)
+{
+    (void)cls;
+    (void)conn;
+    if (strstr(uri, "%00"))
+        return strlen(uri);
+    return MHD_http_unescape(uri);
+}
+
 static int resolve_listen(gg_http_server *s, struct sockaddr_storage *ss)
 {
     char host[256];
@@ -233,12 +245,12 @@ int gg_http_start(gg_http_server *s)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    s->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
-                         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_logger, s->log, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        s->cfg.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s->log, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!s->daemon) {
         gg_error(s->log, "cannot start HTTP server", "{s:s}", "listen", s->listen);
         return -1;

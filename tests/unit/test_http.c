@@ -286,6 +286,16 @@ static void test_cors_preflight_and_header(void **state)
     assert_string_equal(v, "*");
 }
 
+static void test_encoded_nul_does_not_cut_the_path(void **state)
+{
+    static tc_response r;
+    get(*state, "GET", "/v1/stations/%00/latest", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"id\":\"%00\",\"aspect\":null}");
+    get(*state, "GET", "/v1/stations/a%2Db/latest", NULL, NULL, &r);
+    assert_string_equal(r.body, "{\"id\":\"a-b\",\"aspect\":null}");
+}
+
 static void test_head_served_by_get(void **state)
 {
     static tc_response r;
@@ -334,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_bearer_token),
         cmocka_unit_test(test_deferred_reply),
         cmocka_unit_test(test_cors_preflight_and_header),
+        cmocka_unit_test(test_encoded_nul_does_not_cut_the_path),
         cmocka_unit_test(test_head_served_by_get),
         cmocka_unit_test(test_metrics_count_requests),
     };
