@@ -1,0 +1,223 @@
+/* ingest_post: POST /v1/readings, how curl users and small producers feed the pipeline.
+ *
+ * The body is one reading or an array of them in the wire format. Each is checked with the
+ * same parser the consumer uses, so what is accepted here is never dead-lettered later; good
+ * ones are produced to the readings topic keyed by station id, and the answer (202) waits
+ * until Kafka has acknowledged them. A reading without a correlation id gets a fresh one,
+ * returned in the answer, so every accepted reading can be fetched by id; a client that may
+ * resend a body after a timeout sends its own ids, which is what makes the resend harmless. */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#define INGEST_POST_MAX_ITEMS 10000
+#define INGEST_POST_WAIT_MS   10000
+
+typedef struct post_item {
+    gg_record rec;
+    int reason;
+    char why[200];
+    char *value; /* the normalised envelope produced to Kafka */
+    size_t slot; /* index into the Kafka records, for good ones */
+} post_item;
+
+/* A random (version 4) UUID, lower-case. */
+static int uuid_v4(char out[GG_RECORD_UUID_LEN + 1])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        return -1;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, GG_RECORD_UUID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    return 0;
+}
+
+static int json_content_type(const char *ct)
+{
+    if (!ct)
+        return 0;
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && ct[n - 1] == ' ')
+        n--;
+    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+           (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
+}
+
+/* Checks one item and, when it is a reading, prepares what goes to Kafka. */
+static void check_item(ingest_ctx *ctx, json_t *item, post_item *out)
+{
+    char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) {
+        out->reason = GG_RECORD_MALFORMED_JSON;
+        snprintf(out->why, sizeof(out->why), "item cannot be serialised");
+        return;
+    }
+    out->reason = gg_record_parse(NULL, 0, text, strlen(text), (size_t)ctx->cfg.max_message_bytes,
+                                  &out->rec, out->why, sizeof(out->why));
+    free(text);
+    if (out->reason != GG_RECORD_OK)
+        return;
+    if (!out->rec.has_correlation_id && uuid_v4(out->rec.correlation_id) == 0)
+        out->rec.has_correlation_id = 1;
+    json_t *env = gg_record_to_json(&out->rec);
+    out->value = env ? json_dumps(env, JSON_COMPACT) : NULL;
+    json_decref(env);
+    if (!out->value) {
+        out->reason = GG_RECORD_MALFORMED_JSON;
+        snprintf(out->why, sizeof(out->why), "reading cannot be serialised");
+    }
+}
+
+static json_t *item_result(size_t index, const post_item *it, const gg_kafka_record *rec)
+{
+    if (it->reason != GG_RECORD_OK)
+        return json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t)index, "status", "rejected",
+                         "reason", gg_record_reason_code((gg_record_reason)it->reason), "message",
+                         it->why);
+    if (rec->err)
+        return json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t)index, "status", "failed",
+                         "reason", "kafka_unavailable", "message", rd_kafka_err2str(rec->err));
+    return json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "status", "accepted",
+                     "correlation_id", it->rec.correlation_id);
+}
+
+/* problem+json with the per-item results as an extension member. */
+static void reply_problem_items(gg_http_req *req, unsigned status, const char *slug,
+                                const char *title, const char *detail, json_t *items)
+{
+    char type[96];
+    snprintf(type, sizeof(type), "urn:gridgate:problem:%s", slug);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "type", type, "title", title,
+                          "status", (int)status, "detail", detail, "instance", gg_http_path(req),
+                          "request_id", gg_http_request_id(req), "items", items);
+    char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(p);
+    if (!text) {
+        gg_http_reply_problem(req, 500, "internal", "out of memory");
+        return;
+    }
+    gg_http_reply_bytes(req, status, "application/problem+json", text, strlen(text));
+}
+
+/* Produces the good items and answers. */
+static void produce_and_reply(ingest_ctx *ctx, gg_http_req *req, post_item *items, size_t n)
+{
+    size_t good = 0, ok = 0;
+    gg_kafka_record *recs = calloc(n, sizeof(*recs));
+    json_t *results = json_array();
+    if (!recs || !results) {
+        free(recs);
+        json_decref(results);
+        gg_http_reply_problem(req, 500, "internal", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].reason != GG_RECORD_OK)
+            continue;
+        items[i].slot = good;
+        recs[good++] = (gg_kafka_record){.key = items[i].rec.station_id,
+                                         .keylen = strlen(items[i].rec.station_id),
+                                         .value = items[i].value,
+                                         .vlen = strlen(items[i].value)};
+    }
+    char err[256] = "";
+    if (good > 0)
+        gg_kafka_producer_send_batch(ctx->producer, recs, good, INGEST_POST_WAIT_MS, err,
+                                     sizeof(err));
+    static const gg_kafka_record none = {0};
+    for (size_t i = 0; i < n; i++) {
+        const gg_kafka_record *r = items[i].reason == GG_RECORD_OK ? &recs[items[i].slot] : &none;
+        ok += items[i].reason == GG_RECORD_OK && r->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+        json_array_append_new(results, item_result(i, &items[i], r));
+    }
+    free(recs);
+    gg_counter_add(ctx->m.posted_accepted, ok);
+    gg_counter_add(ctx->m.posted_rejected, n - good);
+    if (good == 0) {
+        reply_problem_items(req, 400, "invalid-readings", "Bad Request",
+                            "no item is a valid reading", results);
+    } else if (ok == 0) {
+        gg_health_report(ctx->dep_kafka, false, err);
+        gg_http_add_header(req, "Retry-After", "1");
+        reply_problem_items(req, 503, "kafka-unavailable", "Service Unavailable",
+                            "Kafka did not acknowledge the readings; nothing was accepted",
+                            results);
+    } else {
+        gg_http_reply_json(req, 202,
+                           json_pack("{s:I, s:I, s:I, s:o}", "accepted", (json_int_t)ok, "rejected",
+                                     (json_int_t)(n - good), "failed", (json_int_t)(good - ok),
+                                     "items", results));
+    }
+}
+
+/* The body as an array of items (new reference), or NULL after answering 400. */
+static json_t *body_items(gg_http_req *req)
+{
+    size_t len;
+    const char *body = gg_http_body(req, &len);
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        gg_http_reply_problemf(req, 400, "invalid-body", "the body is not JSON: %s (line %d)",
+                               jerr.text, jerr.line);
+        return NULL;
+    }
+    if (json_is_object(root)) {
+        json_t *arr = json_array();
+        json_array_append_new(arr, root);
+        return arr;
+    }
+    if (json_is_array(root) && json_array_size(root) > 0 &&
+        json_array_size(root) <= INGEST_POST_MAX_ITEMS)
+        return root;
+    json_decref(root);
+    gg_http_reply_problemf(req, 400, "invalid-body",
+                           "the body must be a reading or an array of 1 to %d readings",
+                           INGEST_POST_MAX_ITEMS);
+    return NULL;
+}
+
+void ingest_post_readings(gg_http_req *req, void *ud)
+{
+    ingest_ctx *ctx = ud;
+    if (!ctx->cfg.api_token || !*ctx->cfg.api_token) {
+        gg_http_reply_problem(req, 403, "writes-disabled",
+                              "writing readings is disabled: no API token is configured");
+        return;
+    }
+    if (!gg_http_bearer_ok(req, ctx->cfg.api_token)) {
+        gg_http_add_header(req, "WWW-Authenticate", "Bearer");
+        gg_http_reply_problem(req, 401, "unauthorized", "a valid bearer token is required");
+        return;
+    }
+    if (!json_content_type(gg_http_header(req, "Content-Type"))) {
+        gg_http_reply_problem(req, 415, "unsupported-media-type",
+                              "the body must be application/json");
+        return;
+    }
+    json_t *arr = body_items(req);
+    if (!arr)
+        return;
+    size_t n = json_array_size(arr);
+    post_item *items = calloc(n, sizeof(*items));
+    if (!items) {
+        json_decref(arr);
+        gg_http_reply_problem(req, 500, "internal", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        check_item(ctx, json_array_get(arr, i), &items[i]);
+    json_decref(arr);
+    produce_and_reply(ctx, req, items, n);
+    for (size_t i = 0; i < n; i++)
+        free(items[i].value);
+    free(items);
+}
