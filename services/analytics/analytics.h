@@ -1,11 +1,18 @@
 /* analytics: the service that turns REST requests into HiveQL jobs submitted to WebHCat and
- * returns their results as JSON. This header holds the service's context. */
+ * returns their results as JSON. This header holds the service's settings and context; each
+ * analytics_*.h next to it is the interface of one part. */
 #ifndef ANALYTICS_H
 #define ANALYTICS_H
 
+#include <stdint.h>
+
+#include "analytics_backend.h"
+#include "analytics_store.h"
 #include "gg_config.h"
 #include "gg_options.h"
 #include "gg_service.h"
+
+typedef struct analytics_tracker analytics_tracker;
 
 typedef struct analytics_settings {
     gg_base_settings base;
@@ -15,17 +22,48 @@ typedef struct analytics_settings {
     char *api_token;
     char *admin_token;
     long backend_timeout_ms;
+    long submit_timeout_ms; /* POST hive: WebHCat queues the job before it answers */
+    char *jobs_dir;         /* unset: /user/<hadoop user>/gridgate/jobs */
+    char *hdfs_uri; /* prefix of external table locations; unset: the cluster's default FS */
+    long wordcount_top_max;
+    long wait_max_s;
+    long poll_interval_ms;
+    long query_max_bytes;
 } analytics_settings;
+
+/* The service's own counters, beside the HTTP and dependency metrics every service has. */
+typedef struct analytics_metrics {
+    gg_counter *submitted[2]; /* by kind */
+    gg_counter *finished[5];  /* by final state */
+    gg_counter *cache_hits;
+    gg_gauge *active;  /* jobs not finished yet */
+    gg_gauge *waiting; /* requests parked until their job ends */
+} analytics_metrics;
 
 typedef struct analytics_ctx {
     gg_service svc;
     analytics_settings cfg;
-    gg_dep *dep_webhcat;
-    gg_dep *dep_webhdfs;
+    char *jobs_dir; /* effective, without a trailing '/' */
+    analytics_backend backend;
+    analytics_store *store;
+    analytics_tracker *tracker;
+    analytics_metrics m;
 } analytics_ctx;
 
-/* analytics_backend.c: WebHCat and WebHDFS over libcurl. */
-int analytics_webhcat_probe(void *ud, char *err, size_t errlen);
-int analytics_webhdfs_probe(void *ud, char *err, size_t errlen);
+/* Rows of a result to return: GET /v1/jobs/{id}?offset=&limit=. */
+typedef struct analytics_page {
+    int64_t offset;
+    long limit;
+} analytics_page;
+
+/* analytics_service.c: everything between the parsed settings and a running service. */
+int analytics_setup(analytics_ctx *ctx); /* after gg_service_init, before gg_service_start */
+int analytics_run(analytics_ctx *ctx);   /* starts the tracker */
+void analytics_stop(analytics_ctx *ctx); /* answers parked requests, stops the tracker */
+void analytics_teardown(analytics_ctx *ctx);
+
+/* Wall-clock and monotonic milliseconds. */
+int64_t analytics_now_ms(void);
+int64_t analytics_mono_ms(void);
 
 #endif

@@ -1,92 +1,115 @@
-/* analytics_backend: HTTP calls to WebHCat and WebHDFS, and their health probes. */
-#include "analytics.h"
+/* analytics_backend: call bookkeeping shared by the WebHCat and WebHDFS clients (see
+ * analytics_backend.h). */
+#include "analytics_backend.h"
 
-#include <curl/curl.h>
-#include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-typedef struct backend_buf {
-    char *data;
-    size_t len;
-} backend_buf;
-
-static size_t backend_collect(char *ptr, size_t size, size_t nmemb, void *ud)
+const char *analytics_backend_name(analytics_backend_id id)
 {
-    backend_buf *b = ud;
-    size_t n = size * nmemb;
-    if (b->len + n > 1024 * 1024) /* status answers are small: refuse anything else */
-        return 0;
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + b->len, ptr, n);
-    b->data = grown;
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
+    return id == AB_WEBHCAT ? "webhcat" : "webhdfs";
 }
 
-/* GET base + path_and_query with user.name; returns the HTTP status, or -1 with err filled. */
-static long backend_get(const analytics_ctx *ctx, const char *base, const char *path_and_query,
-                        backend_buf *out, char *err, size_t errlen)
+void analytics_backend_metrics(analytics_backend *b, gg_metrics *metrics)
 {
-    CURL *curl = curl_easy_init();
-    if (!curl) {
-        snprintf(err, errlen, "cannot create an HTTP client");
+    if (!metrics)
+        return;
+    size_t nb;
+    const double *bounds = gg_metrics_latency_buckets(&nb);
+    for (int i = 0; i < 2; i++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "backend=\"%s\"",
+                 analytics_backend_name((analytics_backend_id)i));
+        b->latency[i] =
+            gg_metrics_histogram(metrics, "backend_request_duration_seconds",
+                                 "Latency of calls to WebHCat and WebHDFS", labels, bounds, nb);
+    }
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int analytics_backend_call(const analytics_backend *b, analytics_backend_id id,
+                           const analytics_call *call, analytics_resp *r, analytics_err *e)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = analytics_client_do(b->http, call, r);
+    gg_histogram_observe(b->latency[id], seconds_since(&t0));
+    const char *name = analytics_backend_name(id);
+    if (rc != 0) {
+        analytics_err_set(e, AE_UNREACHABLE, name, 0, "%s is unreachable: %s", name, r->error);
+        e->uncertain = !r->unsent;
+        gg_health_report(b->dep[id], false, e->msg);
         return -1;
     }
-    char *user = curl_easy_escape(curl, ctx->cfg.hadoop_user, 0);
-    char url[2048];
-    snprintf(url, sizeof(url), "%s%s%cuser.name=%s", base, path_and_query,
-             strchr(path_and_query, '?') ? '&' : '?', user ? user : "");
-    curl_free(user);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ctx->cfg.backend_timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, backend_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
-    CURLcode rc = curl_easy_perform(curl);
-    long status = -1;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    else
-        snprintf(err, errlen, "%s: %s", base, curl_easy_strerror(rc));
-    curl_easy_cleanup(curl);
-    return status;
-}
-
-int analytics_webhcat_probe(void *ud, char *err, size_t errlen)
-{
-    analytics_ctx *ctx = ud;
-    backend_buf b = {0};
-    long status = backend_get(ctx, ctx->cfg.webhcat_url, "/status", &b, err, errlen);
-    int rc = -1;
-    if (status == 200) {
-        json_t *j = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
-        const char *s = json_string_value(json_object_get(j, "status"));
-        if (s && strcmp(s, "ok") == 0)
-            rc = 0;
-        else
-            snprintf(err, errlen, "WebHCat status is not ok");
-        json_decref(j);
-    } else if (status > 0) {
-        snprintf(err, errlen, "WebHCat status answered HTTP %ld", status);
+    if (r->status == 502 || r->status == 503 || r->status == 504) {
+        char why[128];
+        snprintf(why, sizeof(why), "%s answered HTTP %ld", name, r->status);
+        gg_health_report(b->dep[id], false, why);
+    } else {
+        gg_health_report(b->dep[id], true, NULL);
     }
-    free(b.data);
-    return rc;
+    return 0;
 }
 
-int analytics_webhdfs_probe(void *ud, char *err, size_t errlen)
+/* The reason inside a backend's error body, or "" when there is none. */
+static void error_reason(analytics_backend_id id, const analytics_resp *r, char *out, size_t len,
+                         const char **exception)
 {
-    analytics_ctx *ctx = ud;
-    backend_buf b = {0};
-    long status = backend_get(ctx, ctx->cfg.webhdfs_url, "/?op=GETFILESTATUS", &b, err, errlen);
-    free(b.data);
-    if (status == 200)
-        return 0;
-    if (status > 0)
-        snprintf(err, errlen, "WebHDFS answered HTTP %ld", status);
-    return -1;
+    out[0] = '\0';
+    *exception = "";
+    json_t *j = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    if (id == AB_WEBHCAT) {
+        const char *msg = json_string_value(json_object_get(j, "error"));
+        snprintf(out, len, "%s", msg ? msg : "");
+    } else {
+        json_t *re = json_object_get(j, "RemoteException");
+        const char *msg = json_string_value(json_object_get(re, "message"));
+        const char *ex = json_string_value(json_object_get(re, "exception"));
+        snprintf(out, len, "%s%s%s", ex ? ex : "", ex && msg ? ": " : "", msg ? msg : "");
+        static const char *const known[] = {"FileNotFoundException", "AccessControlException",
+                                            "SecurityException"};
+        for (size_t i = 0; ex && i < sizeof(known) / sizeof(known[0]); i++)
+            if (strcmp(ex, known[i]) == 0)
+                *exception = known[i];
+    }
+    json_decref(j);
+}
+
+void analytics_backend_fail(analytics_backend_id id, const analytics_resp *r, analytics_err *e)
+{
+    const char *name = analytics_backend_name(id);
+    const char *exception;
+    char reason[384];
+    error_reason(id, r, reason, sizeof(reason), &exception);
+    analytics_err_kind kind;
+    if (r->status == 404 || strcmp(exception, "FileNotFoundException") == 0)
+        kind = AE_NOT_FOUND;
+    else if (r->status == 429 || r->status == 503)
+        kind = AE_UNREACHABLE; /* busy or starting: try again later */
+    else if (r->status >= 400 && r->status < 500)
+        kind = AE_REJECTED;
+    else
+        kind = AE_BACKEND;
+    analytics_err_set(e, kind, name, r->status, "%s answered HTTP %ld%s%s", name, r->status,
+                      reason[0] ? ": " : "", reason);
+}
+
+json_t *analytics_backend_json(analytics_backend_id id, const analytics_resp *r, analytics_err *e)
+{
+    json_error_t jerr;
+    json_t *j = r->body && !r->truncated ? json_loadb(r->body, r->len, 0, &jerr) : NULL;
+    if (json_is_object(j))
+        return j;
+    json_decref(j);
+    const char *name = analytics_backend_name(id);
+    analytics_err_set(e, AE_BACKEND, name, r->status, "%s answered HTTP %ld without a JSON object",
+                      name, r->status);
+    return NULL;
 }

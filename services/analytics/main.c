@@ -1,10 +1,35 @@
 /* gridgate-analytics: word counts and HiveQL jobs over HDFS text via WebHCat, as REST calls. */
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analytics.h"
+#include "analytics_validate.h"
 
+static int check_hdfs_dir(const char *value, char *why, size_t whylen)
+{
+    return analytics_valid_path(value, why, whylen) ? 0 : -1;
+}
+
+/* hdfs://host:port (or another scheme the cluster reads, e.g. viewfs://name), nothing after. */
+static int check_fs_uri(const char *value, char *why, size_t whylen)
+{
+    const char *sep = strstr(value, "://");
+    bool ok = sep && sep > value && sep[3];
+    for (const char *p = value; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             strchr(".-_:/", *p);
+    const char *slash = ok ? strchr(sep + 3, '/') : NULL;
+    if (slash && slash[strspn(slash, "/")]) /* only trailing slashes after the authority */
+        ok = false;
+    if (!ok)
+        snprintf(why, whylen, "must be a file system URI such as hdfs://namenode:8020, no path");
+    return ok ? 0 : -1;
+}
+
+// clang-format off
 static const gg_conf_opt analytics_opts[] = {
     GG_OPTS_BASE(analytics_settings, base, "0.0.0.0:8083"),
     {"webhcat-url", GG_CONF_STR, offsetof(analytics_settings, webhcat_url),
@@ -22,8 +47,27 @@ static const gg_conf_opt analytics_opts[] = {
      "bearer token for raw HiveQL and killing jobs; unset disables them", 0, 0, NULL,
      GG_CONF_SECRET},
     {"backend-timeout-ms", GG_CONF_INT, offsetof(analytics_settings, backend_timeout_ms), "5000",
-     "timeout of one call to WebHCat or WebHDFS", 100, 600000, NULL, 0},
+     "timeout of one call to WebHCat or WebHDFS (streamed reads: longest stall)", 100, 600000,
+     NULL, 0},
+    {"submit-timeout-ms", GG_CONF_INT, offsetof(analytics_settings, submit_timeout_ms), "60000",
+     "timeout of submitting a job to WebHCat (it queues the job before answering)", 100, 600000,
+     NULL, 0},
+    {"jobs-dir", GG_CONF_STR, offsetof(analytics_settings, jobs_dir), NULL,
+     "HDFS directory of job records and statusdirs; unset: /user/<hadoop-user>/gridgate/jobs",
+     0, 0, check_hdfs_dir, 0},
+    {"hdfs-uri", GG_CONF_STR, offsetof(analytics_settings, hdfs_uri), NULL,
+     "file system URI put before input paths in table locations (hdfs://namenode:8020); unset: "
+     "the cluster's default file system", 0, 0, check_fs_uri, 0},
+    {"wordcount-top-max", GG_CONF_INT, offsetof(analytics_settings, wordcount_top_max), "1000",
+     "largest top list a word count may ask for", 1, 100000, NULL, 0},
+    {"wait-max-s", GG_CONF_INT, offsetof(analytics_settings, wait_max_s), "3600",
+     "longest ?wait= a request may ask for, seconds", 1, 86400, NULL, 0},
+    {"poll-interval-ms", GG_CONF_INT, offsetof(analytics_settings, poll_interval_ms), "2000",
+     "longest pause between two status polls of a running job", 100, 600000, NULL, 0},
+    {"query-max-bytes", GG_CONF_INT, offsetof(analytics_settings, query_max_bytes), "65536",
+     "largest raw HiveQL text accepted", 16, 1048576, NULL, 0},
 };
+// clang-format on
 #define ANALYTICS_NOPTS (sizeof(analytics_opts) / sizeof(analytics_opts[0]))
 
 static int analytics_start(analytics_ctx *ctx)
@@ -32,9 +76,20 @@ static int analytics_start(analytics_ctx *ctx)
         return -1;
     gg_info(&ctx->svc.log, "starting", "{s:s, s:o}", "version", GG_VERSION, "settings",
             gg_conf_describe(analytics_opts, ANALYTICS_NOPTS, &ctx->cfg));
-    ctx->dep_webhcat = gg_health_add(ctx->svc.health, "webhcat", analytics_webhcat_probe, ctx);
-    ctx->dep_webhdfs = gg_health_add(ctx->svc.health, "webhdfs", analytics_webhdfs_probe, ctx);
-    return gg_service_start(&ctx->svc);
+    if (analytics_setup(ctx) != 0 || gg_service_start(&ctx->svc) != 0)
+        return -1;
+    return analytics_run(ctx);
+}
+
+static void analytics_shutdown(analytics_ctx *ctx)
+{
+    /* Parked requests are answered (202 with the job's state) before the HTTP server stops:
+     * libmicrohttpd must not be stopped with suspended connections. */
+    analytics_stop(ctx);
+    gg_service_drain(&ctx->svc);
+    gg_health_stop(ctx->svc.health);
+    analytics_teardown(ctx);
+    gg_service_destroy(&ctx->svc);
 }
 
 int main(int argc, char **argv)
@@ -52,8 +107,7 @@ int main(int argc, char **argv)
         gg_service_wait(&ctx.svc, 0, NULL, NULL);
     else
         status = 1;
-    gg_service_drain(&ctx.svc);
-    gg_service_destroy(&ctx.svc);
+    analytics_shutdown(&ctx);
     gg_conf_free(analytics_opts, ANALYTICS_NOPTS, &ctx.cfg, NULL);
     curl_global_cleanup();
     return status;

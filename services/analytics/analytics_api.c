@@ -1,0 +1,301 @@
+/* analytics_api: routes, authentication, errors and the job endpoints (see analytics_api.h). */
+#include "analytics_api.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics_results.h"
+#include "analytics_tracker.h"
+#include "analytics_validate.h"
+#include "analytics_webhcat.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX     1000
+
+void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail,
+                           const char *field)
+{
+    char type[96];
+    snprintf(type, sizeof(type), "urn:gridgate:problem:%s", slug);
+    const char *title = MHD_get_reason_phrase_for(status);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s?}", "type", type, "title",
+                          title && *title ? title : "Error", "status", (int)status, "detail",
+                          detail, "instance", gg_http_path(req), "request_id",
+                          gg_http_request_id(req), "field", field);
+    char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(p);
+    if (!text) {
+        gg_http_reply_problem(req, 500, "internal", "out of memory");
+        return;
+    }
+    gg_http_reply_bytes(req, status, "application/problem+json", text, strlen(text));
+}
+
+void analytics_api_invalid(gg_http_req *req, const char *field, const char *why)
+{
+    char detail[512];
+    snprintf(detail, sizeof(detail), "%s: %s", field, why);
+    analytics_api_problem(req, 400, "invalid-request", detail, field);
+}
+
+void analytics_api_backend_error(gg_http_req *req, const analytics_err *e)
+{
+    const char *backend = e->backend ? e->backend : "backend";
+    char slug[64];
+    switch (e->kind) {
+    case AE_UNREACHABLE:
+        snprintf(slug, sizeof(slug), "%s-unavailable", backend);
+        gg_http_add_header(req, "Retry-After", "5");
+        analytics_api_problem(req, 503, slug, e->msg, NULL);
+        break;
+    case AE_INTERNAL:
+    case AE_NONE:
+        gg_http_reply_problem(req, 500, "internal", e->msg[0] ? e->msg : "internal error");
+        break;
+    default:
+        snprintf(slug, sizeof(slug), "%s-error", backend);
+        analytics_api_problem(req, 502, slug, e->msg, NULL);
+        break;
+    }
+}
+
+bool analytics_api_auth(analytics_ctx *ctx, gg_http_req *req, bool admin)
+{
+    const char *api = ctx->cfg.api_token, *root = ctx->cfg.admin_token;
+    if (admin && (!root || !*root)) {
+        gg_http_reply_problem(req, 403, "forbidden",
+                              "this operation is disabled: the service has no admin token");
+        return false;
+    }
+    if (!admin && (!api || !*api))
+        return true;
+    if (gg_http_bearer_ok(req, root) || (!admin && gg_http_bearer_ok(req, api)))
+        return true;
+    gg_http_add_header(req, "WWW-Authenticate", "Bearer realm=\"gridgate\"");
+    gg_http_reply_problem(req, 401, "unauthorized",
+                          admin ? "the admin bearer token is required"
+                                : "a valid bearer token is required");
+    return false;
+}
+
+bool analytics_api_page(gg_http_req *req, analytics_page *page)
+{
+    long offset;
+    if (!gg_http_query_long(req, "offset", 0, 1L << 53, 0, &offset) ||
+        !gg_http_query_long(req, "limit", 1, ANALYTICS_PAGE_MAX, ANALYTICS_PAGE_DEFAULT,
+                            &page->limit))
+        return false;
+    page->offset = offset;
+    return true;
+}
+
+static bool add_rows(analytics_ctx *ctx, gg_http_req *req, const char *id,
+                     const analytics_page *page, json_t *view)
+{
+    analytics_rows_page rp;
+    analytics_err e = {0};
+    if (analytics_results_page(ctx, id, page, &rp, &e) != 0) {
+        analytics_api_backend_error(req, &e);
+        return false;
+    }
+    int64_t next = page->offset + (int64_t)json_array_size(rp.rows);
+    json_object_set_new(view, "offset", json_integer(page->offset));
+    json_object_set_new(view, "limit", json_integer(page->limit));
+    json_object_set_new(view, "next_offset", rp.more ? json_integer(next) : json_null());
+    if (rp.cut)
+        json_object_set_new(view, "rows_cut", json_true());
+    json_object_set_new(view, "rows", rp.rows);
+    return true;
+}
+
+void analytics_api_answer_job(analytics_ctx *ctx, gg_http_req *req, const char *id,
+                              const analytics_page *page, unsigned how)
+{
+    bool loaded = analytics_store_loaded(ctx->store);
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    json_t *view = j ? analytics_job_view(j) : NULL;
+    analytics_job_state state = j ? j->state : AJ_QUEUED;
+    analytics_store_unlock(ctx->store);
+    if (!view && !loaded) {
+        gg_http_add_header(req, "Retry-After", "5");
+        analytics_api_problem(req, 503, "webhdfs-unavailable",
+                              "job records are not loaded yet: WebHDFS has not answered", NULL);
+        return;
+    }
+    if (!view) {
+        gg_http_reply_problemf(req, 404, "not-found", "no job %s", id);
+        return;
+    }
+    if (state == AJ_SUCCEEDED && !add_rows(ctx, req, id, page, view)) {
+        json_decref(view);
+        return;
+    }
+    if (how & (ANALYTICS_ANSWER_CACHED | ANALYTICS_ANSWER_NEW))
+        json_object_set_new(view, "cached", json_boolean(how & ANALYTICS_ANSWER_CACHED));
+    if (how & ANALYTICS_ANSWER_LOCATION) {
+        char loc[64];
+        snprintf(loc, sizeof(loc), "/v1/jobs/%s", id);
+        gg_http_add_header(req, "Location", loc);
+    }
+    bool accepted = ((how & ANALYTICS_ANSWER_ACCEPTED) && !analytics_job_terminal(state)) ||
+                    (how & ANALYTICS_ANSWER_202);
+    gg_http_reply_json(req, accepted ? 202 : 200, view);
+}
+
+static bool job_id_param(gg_http_req *req, const char **id)
+{
+    *id = gg_http_param(req, "id");
+    if (!*id || !analytics_valid_job_id(*id)) {
+        analytics_api_invalid(req, "id", "is not a job id (YYYYMMDD-hhmmss-xxxxxxxx)");
+        return false;
+    }
+    return true;
+}
+
+static void h_job(gg_http_req *req, void *ud)
+{
+    analytics_ctx *ctx = ud;
+    const char *id;
+    analytics_page page;
+    if (!analytics_api_auth(ctx, req, false) || !job_id_param(req, &id) ||
+        !analytics_api_page(req, &page))
+        return;
+    analytics_api_answer_job(ctx, req, id, &page, 0);
+}
+
+/* ?state= and ?kind= filters: -1 for "any"; false (answered 400) when unknown. */
+static bool list_filter(gg_http_req *req, const char *name, const char *(*label)(int), int n,
+                        int *out)
+{
+    const char *v = gg_http_query(req, name);
+    *out = -1;
+    for (int i = 0; v && i < n; i++)
+        if (strcmp(label(i), v) == 0)
+            *out = i;
+    if (v && *out < 0) {
+        analytics_api_invalid(req, name, "is not one of the listed values");
+        return false;
+    }
+    return true;
+}
+
+static const char *state_label(int i)
+{
+    return analytics_job_state_name((analytics_job_state)i);
+}
+
+static const char *kind_label(int i)
+{
+    return analytics_job_kind_name((analytics_job_kind)i);
+}
+
+static json_t *summary(const analytics_job *j)
+{
+    json_t *v = analytics_job_view(j);
+    json_object_del(v, "hiveql");
+    json_object_del(v, "result");
+    json_object_del(v, "error");
+    return v;
+}
+
+static void h_jobs(gg_http_req *req, void *ud)
+{
+    analytics_ctx *ctx = ud;
+    long offset, limit;
+    int state, kind;
+    if (!analytics_api_auth(ctx, req, false) ||
+        !gg_http_query_long(req, "offset", 0, 1L << 53, 0, &offset) ||
+        !gg_http_query_long(req, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) ||
+        !list_filter(req, "state", state_label, 5, &state) ||
+        !list_filter(req, "kind", kind_label, 2, &kind))
+        return;
+    if (!analytics_store_loaded(ctx->store)) {
+        gg_http_add_header(req, "Retry-After", "5");
+        analytics_api_problem(req, 503, "webhdfs-unavailable",
+                              "job records are not loaded yet: WebHDFS has not answered", NULL);
+        return;
+    }
+    json_t *jobs = json_array();
+    long total = 0;
+    analytics_store_lock(ctx->store);
+    for (size_t i = 0; i < analytics_store_count(ctx->store); i++) {
+        analytics_job *j = analytics_store_at(ctx->store, i);
+        if ((state >= 0 && (int)j->state != state) || (kind >= 0 && (int)j->kind != kind) ||
+            j->submitting)
+            continue;
+        if (total >= offset && total < offset + limit)
+            json_array_append_new(jobs, summary(j));
+        total++;
+    }
+    analytics_store_unlock(ctx->store);
+    json_t *next = offset + limit < total ? json_integer(offset + limit) : json_null();
+    gg_http_reply_json(req, 200,
+                       json_pack("{s:o, s:I, s:I, s:I, s:o}", "jobs", jobs, "total",
+                                 (json_int_t)total, "offset", (json_int_t)offset, "limit",
+                                 (json_int_t)limit, "next_offset", next));
+}
+
+/* Marks the kill under the lock; 0 with the WebHCat id copied, or an HTTP status to answer. */
+static unsigned mark_kill(analytics_ctx *ctx, const char *id, bool on, char *wid, size_t widlen,
+                          char *why, size_t whylen)
+{
+    unsigned status = 0;
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    if (!j) {
+        status = 404;
+        snprintf(why, whylen, "no job %s", id);
+    } else if (on && analytics_job_terminal(j->state)) {
+        status = 409;
+        snprintf(why, whylen, "job %s has already %s", id, analytics_job_state_name(j->state));
+    } else if (on && !j->webhcat_id[0]) {
+        status = 409;
+        snprintf(why, whylen, "job %s is still being submitted; try again shortly", id);
+    } else {
+        j->kill_requested = on;
+        analytics_job_touch(j);
+        snprintf(wid, widlen, "%s", j->webhcat_id);
+    }
+    analytics_store_unlock(ctx->store);
+    return status;
+}
+
+static void h_kill(gg_http_req *req, void *ud)
+{
+    analytics_ctx *ctx = ud;
+    const char *id;
+    if (!analytics_api_auth(ctx, req, true) || !job_id_param(req, &id))
+        return;
+    char wid[96], why[256];
+    unsigned status = mark_kill(ctx, id, true, wid, sizeof(wid), why, sizeof(why));
+    if (status) {
+        gg_http_reply_problem(req, status, status == 404 ? "not-found" : "conflict", why);
+        return;
+    }
+    analytics_err e = {0};
+    if (analytics_webhcat_kill(&ctx->backend, wid, &e) != 0 && e.kind != AE_NOT_FOUND) {
+        mark_kill(ctx, id, false, wid, sizeof(wid), why, sizeof(why));
+        analytics_api_backend_error(req, &e);
+        return;
+    }
+    gg_info(&ctx->svc.log, "job kill requested", "{s:s, s:s}", "job", id, "webhcat_job", wid);
+    analytics_tracker_wake(ctx->tracker); /* it writes the record and sees the job end */
+    analytics_page page = {0, ANALYTICS_PAGE_DEFAULT};
+    analytics_api_answer_job(ctx, req, id, &page, ANALYTICS_ANSWER_202);
+}
+
+int analytics_api_mount(analytics_ctx *ctx)
+{
+    gg_http_server *s = ctx->svc.http;
+    if (gg_http_route(s, "POST", "/v1/wordcount", GG_HTTP_JSON_BODY, analytics_api_wordcount,
+                      ctx) != 0 ||
+        gg_http_route(s, "POST", "/v1/queries", GG_HTTP_JSON_BODY, analytics_api_query, ctx) != 0 ||
+        gg_http_route(s, "GET", "/v1/jobs", 0, h_jobs, ctx) != 0 ||
+        gg_http_route(s, "GET", "/v1/jobs/{id}", 0, h_job, ctx) != 0 ||
+        gg_http_route(s, "DELETE", "/v1/jobs/{id}", 0, h_kill, ctx) != 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,186 @@
+/* analytics_finish: settling ended jobs (see analytics_finish.h). */
+#include "analytics_finish.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics_results.h"
+#include "analytics_validate.h"
+#include "analytics_webhcat.h"
+#include "analytics_wordcount.h"
+
+#define STDERR_TAIL 16384 /* bytes of stderr kept with a failed job */
+
+typedef struct outcome {
+    analytics_job_state state;
+    int exit_value;
+    int64_t started_ms;
+    char *error;    /* malloc'd */
+    json_t *result; /* word counts */
+    int64_t rows_total, result_bytes;
+} outcome;
+
+/* Rows a word count prints at most: its top list plus one per requested word. */
+static size_t wordcount_rows(json_t *params)
+{
+    json_int_t top = json_integer_value(json_object_get(params, "top"));
+    return (size_t)(top > 0 ? top : 0) + json_array_size(json_object_get(params, "words"));
+}
+
+static int read_success(analytics_ctx *ctx, const char *id, analytics_job_kind kind, json_t *params,
+                        outcome *o, analytics_err *e)
+{
+    size_t keep = kind == AJ_WORDCOUNT ? wordcount_rows(params) + 1 : 0;
+    json_t *rows = NULL;
+    if (analytics_results_scan(ctx, id, keep, &rows, &o->rows_total, &o->result_bytes, e) != 0)
+        return -1;
+    if (kind == AJ_WORDCOUNT) {
+        char why[128];
+        o->result = analytics_wc_result(params, rows, why, sizeof(why));
+        if (!o->result || (size_t)o->rows_total > keep - 1) {
+            o->state = AJ_FAILED;
+            char msg[256];
+            snprintf(msg, sizeof(msg), "the word count printed an unexpected result: %s",
+                     o->result ? "too many rows" : why);
+            o->error = strdup(msg);
+            json_decref(o->result);
+            o->result = NULL;
+        }
+    }
+    json_decref(rows);
+    return 0;
+}
+
+static int read_failure(analytics_ctx *ctx, const char *id, const char *reason, outcome *o,
+                        analytics_err *e)
+{
+    char *tail = analytics_results_stderr_tail(ctx, id, STDERR_TAIL, e);
+    if (!tail)
+        return -1;
+    size_t n = strlen(reason) + strlen(tail) + 2;
+    o->error = malloc(n);
+    if (o->error)
+        snprintf(o->error, n, "%s%s%s", reason, *reason && *tail ? "\n" : "", tail);
+    free(tail);
+    return 0;
+}
+
+static void apply(analytics_ctx *ctx, const char *id, outcome *o)
+{
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    analytics_job_kind kind = AJ_QUERY;
+    int64_t took = 0;
+    if (j) {
+        kind = j->kind;
+        j->state = o->state;
+        j->exit_value = o->exit_value;
+        if (o->started_ms && !j->started_ms)
+            j->started_ms = o->started_ms;
+        j->finished_ms = analytics_now_ms();
+        if (o->state == AJ_SUCCEEDED)
+            j->progress = 100;
+        j->rows_total = o->rows_total;
+        j->result_bytes = o->result_bytes;
+        analytics_job_set_error(j, o->error);
+        json_decref(j->result);
+        j->result = o->result;
+        o->result = NULL;
+        took = j->finished_ms - j->created_ms;
+        analytics_job_touch(j);
+    }
+    analytics_store_unlock(ctx->store);
+    analytics_err e = {0};
+    if (j && analytics_store_save(ctx->store, id, &e) != 0)
+        gg_warn(&ctx->svc.log, "cannot write job record yet, will retry", "{s:s, s:s}", "job", id,
+                "error", e.msg);
+    gg_counter_add(ctx->m.finished[o->state], 1);
+    gg_info(&ctx->svc.log, "job finished", "{s:s, s:s, s:s, s:I, s:I}", "job", id, "kind",
+            analytics_job_kind_name(kind), "state", analytics_job_state_name(o->state), "rows",
+            (json_int_t)o->rows_total, "duration_ms", (json_int_t)took);
+}
+
+int analytics_finish_job(analytics_ctx *ctx, const char *id, const analytics_remote_state *rs,
+                         analytics_err *e)
+{
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    analytics_job_kind kind = j ? j->kind : AJ_QUERY;
+    json_t *params = j ? json_incref(j->params) : NULL;
+    bool kill_requested = j && j->kill_requested;
+    analytics_store_unlock(ctx->store);
+    if (!j)
+        return 0;
+    outcome o = {.state = rs->state,
+                 .exit_value = rs->exit_value,
+                 .started_ms = rs->started_ms,
+                 .rows_total = -1,
+                 .result_bytes = -1};
+    int rc;
+    if (rs->state == AJ_SUCCEEDED)
+        rc = read_success(ctx, id, kind, params, &o, e);
+    else if (rs->state == AJ_KILLED)
+        rc = (o.error = strdup(kill_requested ? "killed on request" : "killed")) ? 0 : -1;
+    else
+        rc = read_failure(ctx, id, rs->failure[0] ? rs->failure : "the job failed", &o, e);
+    json_decref(params);
+    if (rc == 0)
+        apply(ctx, id, &o);
+    free(o.error);
+    json_decref(o.result);
+    return rc;
+}
+
+int analytics_finish_orphan(analytics_ctx *ctx, const char *id, analytics_err *e)
+{
+    analytics_remote_state rs = {.state = AJ_FAILED, .progress = -1, .exit_value = -1};
+    int code = analytics_results_exit(ctx, id, e);
+    if (code < 0 && e->kind != AE_NOT_FOUND && e->kind != AE_BACKEND)
+        return -1;
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    bool kill_requested = j && j->kill_requested;
+    analytics_store_unlock(ctx->store);
+    if (code == 0) {
+        rs.state = AJ_SUCCEEDED;
+        rs.exit_value = 0;
+    } else if (code > 0) {
+        rs.exit_value = code;
+        snprintf(rs.failure, sizeof(rs.failure), "hive exited with status %d", code);
+    } else if (kill_requested) {
+        rs.state = AJ_KILLED;
+    } else {
+        snprintf(rs.failure, sizeof(rs.failure),
+                 "WebHCat no longer knows this job and its statusdir holds no exit status");
+    }
+    return analytics_finish_job(ctx, id, &rs, e);
+}
+
+int analytics_finish_recover(analytics_ctx *ctx, const char *id, analytics_err *e)
+{
+    char statusdir[ANALYTICS_PATH_MAX + 64], wid[96];
+    analytics_store_path(ctx->store, id, "/status", statusdir, sizeof(statusdir));
+    if (analytics_webhcat_find(&ctx->backend, statusdir, wid, sizeof(wid), e) == 0) {
+        analytics_store_lock(ctx->store);
+        analytics_job *j = analytics_store_find(ctx->store, id);
+        if (j) {
+            snprintf(j->webhcat_id, sizeof(j->webhcat_id), "%s", wid);
+            if (!j->submitted_ms)
+                j->submitted_ms = analytics_now_ms();
+            analytics_job_touch(j);
+        }
+        analytics_store_unlock(ctx->store);
+        gg_info(&ctx->svc.log, "job found again by its statusdir", "{s:s, s:s}", "job", id,
+                "webhcat_job", wid);
+        analytics_store_save(ctx->store, id, e);
+        return 0;
+    }
+    if (e->kind != AE_NOT_FOUND)
+        return -1;
+    analytics_remote_state rs = {.state = AJ_FAILED, .progress = -1, .exit_value = -1};
+    snprintf(rs.failure, sizeof(rs.failure),
+             "the service stopped while submitting this job and WebHCat has no job with its "
+             "statusdir");
+    return analytics_finish_job(ctx, id, &rs, e);
+}

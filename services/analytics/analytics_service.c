@@ -1,0 +1,127 @@
+/* analytics_service: wiring the parts of the service together: the backends, the job store,
+ * the tracker, the metrics and the routes (see analytics.h). */
+#include "analytics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analytics_api.h"
+#include "analytics_tracker.h"
+#include "analytics_validate.h"
+#include "analytics_webhcat.h"
+#include "analytics_webhdfs.h"
+
+int64_t analytics_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t analytics_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void strip_slashes(char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    while (n > 1 && s[n - 1] == '/')
+        s[--n] = '\0';
+}
+
+/* The configured jobs directory, or /user/<hadoop user>/gridgate/jobs. */
+static int jobs_dir(analytics_ctx *ctx)
+{
+    char dflt[ANALYTICS_PATH_MAX + 64], why[128];
+    const char *dir = ctx->cfg.jobs_dir;
+    if (!dir) {
+        snprintf(dflt, sizeof(dflt), "/user/%s/gridgate/jobs", ctx->cfg.hadoop_user);
+        dir = dflt;
+    }
+    if (!analytics_valid_path(dir, why, sizeof(why))) {
+        gg_error(&ctx->svc.log, "unusable jobs directory (set GRIDGATE_JOBS_DIR)", "{s:s, s:s}",
+                 "jobs_dir", dir, "error", why);
+        return -1;
+    }
+    ctx->jobs_dir = strdup(dir);
+    strip_slashes(ctx->jobs_dir);
+    return ctx->jobs_dir ? 0 : -1;
+}
+
+static void metrics(analytics_ctx *ctx)
+{
+    gg_metrics *m = ctx->svc.metrics;
+    for (int k = 0; k < 2; k++) {
+        char labels[48];
+        snprintf(labels, sizeof(labels), "kind=\"%s\"",
+                 analytics_job_kind_name((analytics_job_kind)k));
+        ctx->m.submitted[k] = gg_metrics_counter(m, "jobs_submitted_total",
+                                                 "Jobs submitted to WebHCat by kind", labels);
+    }
+    for (int s = 0; s < 5; s++) {
+        char labels[48];
+        snprintf(labels, sizeof(labels), "state=\"%s\"",
+                 analytics_job_state_name((analytics_job_state)s));
+        ctx->m.finished[s] =
+            gg_metrics_counter(m, "jobs_finished_total", "Jobs that ended, by final state", labels);
+    }
+    ctx->m.cache_hits =
+        gg_metrics_counter(m, "wordcount_cache_hits_total",
+                           "Word counts answered from an earlier job over unchanged input", NULL);
+    ctx->m.active = gg_metrics_gauge(m, "jobs_active", "Jobs not finished yet", NULL);
+    ctx->m.waiting =
+        gg_metrics_gauge(m, "requests_waiting", "Requests parked until their job ends", NULL);
+    analytics_backend_metrics(&ctx->backend, m);
+}
+
+int analytics_setup(analytics_ctx *ctx)
+{
+    if (jobs_dir(ctx) != 0)
+        return -1;
+    strip_slashes(ctx->cfg.webhcat_url);
+    strip_slashes(ctx->cfg.webhdfs_url);
+    strip_slashes(ctx->cfg.hdfs_uri);
+    ctx->backend.http = analytics_client_new(ctx->cfg.backend_timeout_ms);
+    ctx->backend.webhcat_url = ctx->cfg.webhcat_url;
+    ctx->backend.webhdfs_url = ctx->cfg.webhdfs_url;
+    ctx->backend.user = ctx->cfg.hadoop_user;
+    ctx->store = analytics_store_new(&ctx->backend, ctx->jobs_dir, &ctx->svc.log);
+    if (!ctx->backend.http || !ctx->store)
+        return -1;
+    metrics(ctx);
+    ctx->tracker = analytics_tracker_new(ctx);
+    if (!ctx->tracker)
+        return -1;
+    ctx->backend.dep[AB_WEBHCAT] =
+        gg_health_add(ctx->svc.health, "webhcat", analytics_webhcat_probe, &ctx->backend);
+    ctx->backend.dep[AB_WEBHDFS] =
+        gg_health_add(ctx->svc.health, "webhdfs", analytics_webhdfs_probe, &ctx->backend);
+    return analytics_api_mount(ctx);
+}
+
+int analytics_run(analytics_ctx *ctx)
+{
+    return analytics_tracker_start(ctx->tracker);
+}
+
+void analytics_stop(analytics_ctx *ctx)
+{
+    analytics_tracker_stop(ctx->tracker);
+}
+
+void analytics_teardown(analytics_ctx *ctx)
+{
+    analytics_tracker_free(ctx->tracker);
+    analytics_store_free(ctx->store);
+    analytics_client_free(ctx->backend.http);
+    free(ctx->jobs_dir);
+    ctx->tracker = NULL;
+    ctx->store = NULL;
+    ctx->backend.http = NULL;
+    ctx->jobs_dir = NULL;
+}

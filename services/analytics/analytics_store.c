@@ -1,0 +1,259 @@
+/* analytics_store: the job index and the job records in HDFS (see analytics_store.h). */
+#include "analytics_store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "analytics_validate.h"
+#include "analytics_webhdfs.h"
+
+#define RECORD_MAX (16u * 1024 * 1024) /* a record holds the HiveQL and a bounded result */
+
+struct analytics_store {
+    const analytics_backend *b;
+    char *jobs_dir;
+    gg_log *log;
+    pthread_mutex_t lock;
+    pthread_mutex_t save_lock; /* one record write at a time: an older copy never wins */
+    analytics_job **jobs;      /* oldest first */
+    size_t count, cap;
+    bool loaded;
+};
+
+analytics_store *analytics_store_new(const analytics_backend *b, const char *jobs_dir, gg_log *log)
+{
+    analytics_store *s = calloc(1, sizeof(*s));
+    if (!s || !(s->jobs_dir = strdup(jobs_dir))) {
+        free(s);
+        return NULL;
+    }
+    s->b = b;
+    s->log = log;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->save_lock, NULL);
+    return s;
+}
+
+void analytics_store_free(analytics_store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->count; i++)
+        analytics_job_free(s->jobs[i]);
+    free(s->jobs);
+    free(s->jobs_dir);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->save_lock);
+    free(s);
+}
+
+void analytics_store_lock(analytics_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+}
+
+void analytics_store_unlock(analytics_store *s)
+{
+    pthread_mutex_unlock(&s->lock);
+}
+
+analytics_job *analytics_store_find(analytics_store *s, const char *id)
+{
+    for (size_t i = s->count; i-- > 0;)
+        if (strcmp(s->jobs[i]->id, id) == 0)
+            return s->jobs[i];
+    return NULL;
+}
+
+analytics_job *analytics_store_find_fingerprint(analytics_store *s, const char *fingerprint)
+{
+    for (size_t i = s->count; i-- > 0;) {
+        analytics_job *j = s->jobs[i];
+        if (j->kind == AJ_WORDCOUNT && strcmp(j->fingerprint, fingerprint) == 0 &&
+            j->state != AJ_FAILED && j->state != AJ_KILLED && !j->kill_requested && !j->submitting)
+            return j;
+    }
+    return NULL;
+}
+
+size_t analytics_store_count(const analytics_store *s)
+{
+    return s->count;
+}
+
+analytics_job *analytics_store_at(analytics_store *s, size_t i)
+{
+    return i < s->count ? s->jobs[s->count - 1 - i] : NULL;
+}
+
+int analytics_store_add(analytics_store *s, analytics_job *j)
+{
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        analytics_job **grown = realloc(s->jobs, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        s->jobs = grown;
+        s->cap = cap;
+    }
+    /* Keep the index in id order, which is creation order: records loaded late slot in. */
+    size_t at = s->count;
+    while (at > 0 && strcmp(s->jobs[at - 1]->id, j->id) > 0)
+        at--;
+    memmove(&s->jobs[at + 1], &s->jobs[at], (s->count - at) * sizeof(*s->jobs));
+    s->jobs[at] = j;
+    s->count++;
+    return 0;
+}
+
+void analytics_store_remove(analytics_store *s, const char *id)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        if (strcmp(s->jobs[i]->id, id) == 0) {
+            analytics_job_free(s->jobs[i]);
+            memmove(&s->jobs[i], &s->jobs[i + 1], (s->count - i - 1) * sizeof(*s->jobs));
+            s->count--;
+            return;
+        }
+    }
+}
+
+bool analytics_store_loaded(analytics_store *s)
+{
+    analytics_store_lock(s);
+    bool loaded = s->loaded;
+    analytics_store_unlock(s);
+    return loaded;
+}
+
+void analytics_store_new_id(analytics_store *s, char *out, size_t outlen)
+{
+    for (;;) {
+        uint32_t rnd = 0;
+        if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+            rnd = (uint32_t)clock() ^ (uint32_t)(uintptr_t)out;
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+        snprintf(out, outlen, "%s-%08x", stamp, rnd);
+        analytics_store_lock(s);
+        bool taken = analytics_store_find(s, out) != NULL;
+        analytics_store_unlock(s);
+        if (!taken)
+            return;
+    }
+}
+
+void analytics_store_path(const analytics_store *s, const char *id, const char *suffix, char *out,
+                          size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s%s", s->jobs_dir, id, suffix ? suffix : "");
+}
+
+int analytics_store_save(analytics_store *s, const char *id, analytics_err *e)
+{
+    pthread_mutex_lock(&s->save_lock);
+    analytics_store_lock(s);
+    analytics_job *j = analytics_store_find(s, id);
+    json_t *rec = j && j->dirty ? analytics_job_record(j) : NULL;
+    uint64_t version = j ? j->version : 0;
+    bool needed = j && j->dirty;
+    analytics_store_unlock(s);
+    int rc = 0;
+    if (needed) {
+        char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        char path[ANALYTICS_PATH_MAX + 64];
+        analytics_store_path(s, id, "/job.json", path, sizeof(path));
+        if (!text) {
+            analytics_err_set(e, AE_INTERNAL, "webhdfs", 0, "out of memory");
+            rc = -1;
+        } else {
+            rc = analytics_webhdfs_write(s->b, path, text, strlen(text), e);
+        }
+        free(text);
+    }
+    json_decref(rec);
+    if (needed && rc == 0) {
+        analytics_store_lock(s);
+        j = analytics_store_find(s, id);
+        if (j && j->version == version)
+            j->dirty = false;
+        analytics_store_unlock(s);
+    }
+    pthread_mutex_unlock(&s->save_lock);
+    return rc;
+}
+
+/* Reads one record; a directory without a readable record is skipped with a warning (it may be
+ * a submission that crashed before its record was written). */
+static int load_one(analytics_store *s, const char *id, analytics_err *e)
+{
+    char path[ANALYTICS_PATH_MAX + 64];
+    analytics_store_path(s, id, "/job.json", path, sizeof(path));
+    char *text = NULL;
+    size_t len = 0;
+    if (analytics_webhdfs_read_all(s->b, path, RECORD_MAX, &text, &len, e) != 0) {
+        if (e->kind == AE_UNREACHABLE || e->kind == AE_INTERNAL)
+            return -1;
+        gg_warn(s->log, "job record unreadable, skipped", "{s:s, s:s}", "path", path, "error",
+                e->msg);
+        return 0;
+    }
+    char why[128] = "not JSON";
+    json_t *rec = json_loadb(text, len, 0, NULL);
+    analytics_job *j = rec ? analytics_job_from_record(rec, why, sizeof(why)) : NULL;
+    json_decref(rec);
+    free(text);
+    if (!j || strcmp(j->id, id) != 0) {
+        gg_warn(s->log, "job record invalid, skipped", "{s:s, s:s}", "path", path, "error", why);
+        analytics_job_free(j);
+        return 0;
+    }
+    analytics_store_lock(s);
+    int rc = analytics_store_find(s, id) ? 1 : analytics_store_add(s, j);
+    analytics_store_unlock(s);
+    if (rc != 0)
+        analytics_job_free(j);
+    return rc < 0 ? -1 : 0;
+}
+
+int analytics_store_load(analytics_store *s, analytics_err *e)
+{
+    if (analytics_store_loaded(s))
+        return 0;
+    analytics_hdfs_list list;
+    if (analytics_webhdfs_list(s->b, s->jobs_dir, &list, e) != 0) {
+        if (e->kind != AE_NOT_FOUND)
+            return -1;
+        list.count = 0; /* no job was ever kept: nothing to load */
+    }
+    int rc = 0;
+    for (size_t i = 0; i < list.count && rc == 0; i++) {
+        if (!list.items[i].is_dir || !analytics_valid_job_id(list.items[i].name))
+            continue;
+        rc = load_one(s, list.items[i].name, e);
+    }
+    analytics_hdfs_list_free(&list);
+    if (rc == 0) {
+        analytics_store_lock(s);
+        s->loaded = true;
+        size_t total = s->count;
+        analytics_store_unlock(s);
+        gg_info(s->log, "job records loaded", "{s:s, s:I}", "jobs_dir", s->jobs_dir, "jobs",
+                (json_int_t)total);
+    }
+    return rc;
+}
+
+int analytics_store_forget(analytics_store *s, const char *id, analytics_err *e)
+{
+    char path[ANALYTICS_PATH_MAX + 64];
+    analytics_store_path(s, id, NULL, path, sizeof(path));
+    return analytics_webhdfs_delete(s->b, path, e);
+}

@@ -1,0 +1,57 @@
+/* analytics_store: every job the service knows, in memory, and their records in HDFS.
+ *
+ * Each job lives in its own HDFS directory, <jobs_dir>/<id>/: WebHCat writes the statusdir
+ * <id>/status/ (stdout, stderr, exit) and the service keeps <id>/job.json beside it, rewritten
+ * (WebHDFS CREATE with overwrite) on every change of state. At start the store lists jobs_dir
+ * and reads every record back, so jobs survive a restart of the service and any replica sees
+ * them. The in-memory index is the only copy the HTTP threads read.
+ *
+ * Locking: the index and every job in it are guarded by one mutex (analytics_store_lock). Job
+ * pointers are valid only while it is held; code that does I/O copies what it needs, unlocks,
+ * and looks the job up again by id afterwards. */
+#ifndef ANALYTICS_STORE_H
+#define ANALYTICS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "analytics_backend.h"
+#include "analytics_job.h"
+#include "gg_log.h"
+
+typedef struct analytics_store analytics_store;
+
+analytics_store *analytics_store_new(const analytics_backend *b, const char *jobs_dir, gg_log *log);
+void analytics_store_free(analytics_store *s);
+
+void analytics_store_lock(analytics_store *s);
+void analytics_store_unlock(analytics_store *s);
+
+/* With the lock held. */
+analytics_job *analytics_store_find(analytics_store *s, const char *id);
+/* The newest word count with this fingerprint that has not failed or been killed, or NULL. */
+analytics_job *analytics_store_find_fingerprint(analytics_store *s, const char *fingerprint);
+size_t analytics_store_count(const analytics_store *s);
+/* The i-th job, newest first. */
+analytics_job *analytics_store_at(analytics_store *s, size_t i);
+/* Adds j (the store owns it from then on). Returns -1 when out of memory (j is not taken). */
+int analytics_store_add(analytics_store *s, analytics_job *j);
+/* Removes and frees the job. */
+void analytics_store_remove(analytics_store *s, const char *id);
+/* Whether the records in HDFS have been read (until then, an unknown id may still exist). */
+bool analytics_store_loaded(analytics_store *s);
+
+/* Without the lock. */
+/* A new job id, YYYYMMDD-hhmmss-xxxxxxxx (UTC, random suffix), unused in the index. */
+void analytics_store_new_id(analytics_store *s, char *out, size_t outlen);
+/* "<jobs_dir>/<id>" + suffix ("/status", "/status/stdout", "/job.json" ...). */
+void analytics_store_path(const analytics_store *s, const char *id, const char *suffix, char *out,
+                          size_t outlen);
+/* Writes the job's record if it changed since the last write. */
+int analytics_store_save(analytics_store *s, const char *id, analytics_err *e);
+/* Reads every record under jobs_dir into the index (once; later calls return 0 at once). */
+int analytics_store_load(analytics_store *s, analytics_err *e);
+/* Deletes the job's directory in HDFS (a submission that never reached WebHCat). */
+int analytics_store_forget(analytics_store *s, const char *id, analytics_err *e);
+
+#endif

@@ -1,0 +1,375 @@
+/* analytics_tracker: following unfinished jobs and answering parked requests (see
+ * analytics_tracker.h). */
+#include "analytics_tracker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics_api.h"
+#include "analytics_finish.h"
+#include "analytics_webhcat.h"
+#include "gg_backoff.h"
+
+#define FIRST_POLL_MS  100 /* a new job is looked at this soon */
+#define WAITED_POLL_MS 250 /* poll at least this often while someone waits for the job */
+#define POLL_BATCH     64  /* jobs polled per pass before parked requests get a look */
+
+typedef struct parked {
+    gg_http_req *req;
+    char id[32];
+    int64_t deadline_ms;
+    analytics_page page;
+    unsigned how;
+    struct parked *next;
+} parked;
+
+struct analytics_tracker {
+    analytics_ctx *ctx;
+    pthread_t thread;
+    pthread_mutex_t lock; /* taken before the store's lock, never after */
+    pthread_cond_t cond;
+    bool running, stopping, woken;
+    parked *parked;
+    size_t nparked;
+    gg_backoff load_backoff, webhcat_backoff, save_backoff;
+    int64_t load_at, webhcat_at, save_at; /* monotonic: no attempt before */
+};
+
+analytics_tracker *analytics_tracker_new(analytics_ctx *ctx)
+{
+    analytics_tracker *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->ctx = ctx;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    uint32_t cap = (uint32_t)ctx->cfg.poll_interval_ms * 4;
+    gg_backoff_init(&t->load_backoff, 100, cap);
+    gg_backoff_init(&t->webhcat_backoff, 100, cap);
+    gg_backoff_init(&t->save_backoff, 100, cap);
+    return t;
+}
+
+void analytics_tracker_wake(analytics_tracker *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->woken = true;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+bool analytics_tracker_park(analytics_tracker *t, gg_http_req *req, const char *id,
+                            int64_t deadline_ms, const analytics_page *page, unsigned how)
+{
+    parked *p = calloc(1, sizeof(*p));
+    if (!p)
+        return false;
+    p->req = req;
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    p->deadline_ms = deadline_ms;
+    p->page = *page;
+    p->how = how;
+    pthread_mutex_lock(&t->lock);
+    bool ok = !t->stopping && t->nparked < ANALYTICS_MAX_PARKED;
+    if (ok) {
+        p->next = t->parked;
+        t->parked = p;
+        t->nparked++;
+        t->woken = true;
+        pthread_cond_signal(&t->cond);
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (!ok)
+        free(p);
+    return ok;
+}
+
+static bool someone_waits(analytics_tracker *t, const char *id)
+{
+    pthread_mutex_lock(&t->lock);
+    bool found = false;
+    for (parked *p = t->parked; p && !found; p = p->next)
+        found = strcmp(p->id, id) == 0;
+    pthread_mutex_unlock(&t->lock);
+    return found;
+}
+
+/* Takes the parked requests that are due (job ended, time up, or all when stopping) off the
+ * list and answers them; returns the earliest deadline left. */
+static int64_t answer_parked(analytics_tracker *t, int64_t now, bool all)
+{
+    parked *due = NULL;
+    int64_t soonest = INT64_MAX;
+    pthread_mutex_lock(&t->lock);
+    analytics_store_lock(t->ctx->store);
+    for (parked **pp = &t->parked; *pp;) {
+        parked *p = *pp;
+        analytics_job *j = analytics_store_find(t->ctx->store, p->id);
+        if (all || !j || analytics_job_terminal(j->state) || p->deadline_ms <= now) {
+            *pp = p->next;
+            p->next = due;
+            due = p;
+            t->nparked--;
+        } else {
+            soonest = p->deadline_ms < soonest ? p->deadline_ms : soonest;
+            pp = &p->next;
+        }
+    }
+    analytics_store_unlock(t->ctx->store);
+    gg_gauge_set(t->ctx->m.waiting, (double)t->nparked);
+    pthread_mutex_unlock(&t->lock);
+    while (due) {
+        parked *p = due;
+        due = p->next;
+        analytics_api_answer_job(t->ctx, p->req, p->id, &p->page, p->how);
+        gg_http_resume(p->req);
+        free(p);
+    }
+    return soonest;
+}
+
+static int64_t try_load(analytics_tracker *t, int64_t now)
+{
+    if (now < t->load_at)
+        return t->load_at;
+    analytics_err e = {0};
+    if (analytics_store_load(t->ctx->store, &e) == 0) {
+        gg_backoff_reset(&t->load_backoff);
+        return now;
+    }
+    if (t->load_backoff.attempt == 0)
+        gg_warn(&t->ctx->svc.log, "cannot load job records yet, retrying", "{s:s, s:s}", "jobs_dir",
+                t->ctx->jobs_dir, "error", e.msg);
+    t->load_at = now + gg_backoff_next(&t->load_backoff);
+    return t->load_at;
+}
+
+/* The next delay between two polls of a job: growing from FIRST_POLL_MS to the configured
+ * interval, shorter while a request waits for it. */
+static uint32_t next_delay(analytics_tracker *t, uint32_t delay, bool waited)
+{
+    uint32_t cap = (uint32_t)t->ctx->cfg.poll_interval_ms;
+    uint32_t next = delay ? delay + delay / 2 : FIRST_POLL_MS;
+    if (next > cap)
+        next = cap;
+    if (waited && next > WAITED_POLL_MS)
+        next = WAITED_POLL_MS;
+    return next;
+}
+
+static void reschedule(analytics_tracker *t, const char *id, const analytics_remote_state *rs,
+                       bool waited)
+{
+    bool changed = false;
+    analytics_store_lock(t->ctx->store);
+    analytics_job *j = analytics_store_find(t->ctx->store, id);
+    if (j) {
+        if (rs && (j->state != rs->state || (rs->started_ms && !j->started_ms))) {
+            j->state = rs->state;
+            if (rs->started_ms)
+                j->started_ms = rs->started_ms;
+            analytics_job_touch(j);
+            changed = true;
+        }
+        if (rs && rs->progress >= 0)
+            j->progress = rs->progress;
+        j->poll_delay_ms = next_delay(t, j->poll_delay_ms, waited);
+        j->next_poll_ms = analytics_mono_ms() + j->poll_delay_ms;
+    }
+    analytics_store_unlock(t->ctx->store);
+    if (changed) {
+        analytics_err e = {0};
+        analytics_store_save(t->ctx->store, id, &e); /* a failure leaves it dirty: retried */
+    }
+}
+
+/* Polls one job. Returns -1 when WebHCat did not answer (the pass stops and backs off). */
+static int poll_one(analytics_tracker *t, const char *id)
+{
+    char wid[96];
+    analytics_store_lock(t->ctx->store);
+    analytics_job *j = analytics_store_find(t->ctx->store, id);
+    bool skip = !j || j->submitting || analytics_job_terminal(j->state);
+    snprintf(wid, sizeof(wid), "%s", j ? j->webhcat_id : "");
+    analytics_store_unlock(t->ctx->store);
+    if (skip)
+        return 0;
+    bool waited = someone_waits(t, id);
+    analytics_err e = {0};
+    if (!wid[0]) {
+        int rc = analytics_finish_recover(t->ctx, id, &e);
+        if (rc != 0)
+            reschedule(t, id, NULL, waited);
+        return rc != 0 && e.kind == AE_UNREACHABLE ? -1 : 0;
+    }
+    json_t *answer = NULL;
+    if (analytics_webhcat_job(&t->ctx->backend, wid, &answer, &e) != 0) {
+        int rc = e.kind == AE_NOT_FOUND ? analytics_finish_orphan(t->ctx, id, &e) : -1;
+        if (rc != 0)
+            reschedule(t, id, NULL, waited);
+        return rc != 0 && e.kind == AE_UNREACHABLE ? -1 : 0;
+    }
+    analytics_remote_state rs;
+    int mapped = analytics_job_map_remote(answer, &rs);
+    json_decref(answer);
+    if (mapped != 0) {
+        gg_warn(&t->ctx->svc.log, "WebHCat job status without a state", "{s:s, s:s}", "job", id,
+                "webhcat_job", wid);
+        reschedule(t, id, NULL, waited);
+    } else if (!analytics_job_terminal(rs.state)) {
+        reschedule(t, id, &rs, waited);
+    } else if (analytics_finish_job(t->ctx, id, &rs, &e) != 0) {
+        reschedule(t, id, NULL, waited); /* outputs unreadable for now: try again later */
+    }
+    return 0;
+}
+
+/* Polls the jobs that are due; returns when the next one is. */
+static int64_t poll_jobs(analytics_tracker *t, int64_t now)
+{
+    if (now < t->webhcat_at)
+        return t->webhcat_at;
+    char ids[POLL_BATCH][32];
+    size_t n = 0;
+    int64_t soonest = INT64_MAX;
+    double active = 0;
+    analytics_store_lock(t->ctx->store);
+    for (size_t i = 0; i < analytics_store_count(t->ctx->store); i++) {
+        analytics_job *j = analytics_store_at(t->ctx->store, i);
+        if (analytics_job_terminal(j->state))
+            continue;
+        active++;
+        if (j->submitting)
+            continue;
+        if (j->next_poll_ms <= now && n < POLL_BATCH)
+            snprintf(ids[n++], sizeof(ids[0]), "%s", j->id);
+        else if (j->next_poll_ms < soonest)
+            soonest = j->next_poll_ms;
+    }
+    analytics_store_unlock(t->ctx->store);
+    gg_gauge_set(t->ctx->m.active, active);
+    for (size_t i = 0; i < n; i++) {
+        if (poll_one(t, ids[i]) != 0) {
+            t->webhcat_at = analytics_mono_ms() + gg_backoff_next(&t->webhcat_backoff);
+            return t->webhcat_at;
+        }
+        gg_backoff_reset(&t->webhcat_backoff);
+    }
+    return n ? analytics_mono_ms() : soonest; /* after a pass, look again for the next one */
+}
+
+/* Writes records whose earlier write failed. */
+static int64_t save_dirty(analytics_tracker *t, int64_t now)
+{
+    if (now < t->save_at)
+        return t->save_at;
+    char ids[POLL_BATCH][32];
+    size_t n = 0;
+    analytics_store_lock(t->ctx->store);
+    for (size_t i = 0; i < analytics_store_count(t->ctx->store) && n < POLL_BATCH; i++) {
+        analytics_job *j = analytics_store_at(t->ctx->store, i);
+        if (j->dirty && !j->submitting)
+            snprintf(ids[n++], sizeof(ids[0]), "%s", j->id);
+    }
+    analytics_store_unlock(t->ctx->store);
+    for (size_t i = 0; i < n; i++) {
+        analytics_err e = {0};
+        if (analytics_store_save(t->ctx->store, ids[i], &e) != 0) {
+            t->save_at = now + gg_backoff_next(&t->save_backoff);
+            return t->save_at;
+        }
+    }
+    gg_backoff_reset(&t->save_backoff);
+    return n == POLL_BATCH ? now : INT64_MAX;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static void sleep_until(analytics_tracker *t, int64_t when)
+{
+    int64_t now = analytics_mono_ms();
+    int64_t ms = when - now;
+    if (ms > 60000)
+        ms = 60000;
+    pthread_mutex_lock(&t->lock);
+    if (!t->stopping && !t->woken && ms > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+    }
+    t->woken = false;
+    pthread_mutex_unlock(&t->lock);
+}
+
+static bool stopping(analytics_tracker *t)
+{
+    pthread_mutex_lock(&t->lock);
+    bool s = t->stopping;
+    pthread_mutex_unlock(&t->lock);
+    return s;
+}
+
+static void *tracker_main(void *arg)
+{
+    analytics_tracker *t = arg;
+    while (!stopping(t)) {
+        int64_t now = analytics_mono_ms();
+        int64_t next = now + t->ctx->cfg.poll_interval_ms;
+        if (!analytics_store_loaded(t->ctx->store)) {
+            next = min64(next, try_load(t, now));
+        } else {
+            next = min64(next, poll_jobs(t, now));
+            next = min64(next, save_dirty(t, now));
+        }
+        next = min64(next, answer_parked(t, analytics_mono_ms(), false));
+        sleep_until(t, next);
+    }
+    return NULL;
+}
+
+int analytics_tracker_start(analytics_tracker *t)
+{
+    if (pthread_create(&t->thread, NULL, tracker_main, t) != 0)
+        return -1;
+    t->running = true;
+    return 0;
+}
+
+void analytics_tracker_stop(analytics_tracker *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->lock);
+    t->stopping = true;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    if (t->running)
+        pthread_join(t->thread, NULL);
+    t->running = false;
+    answer_parked(t, INT64_MAX, true);
+}
+
+void analytics_tracker_free(analytics_tracker *t)
+{
+    if (!t)
+        return;
+    analytics_tracker_stop(t);
+    pthread_cond_destroy(&t->cond);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}

@@ -1,0 +1,204 @@
+/* analytics_webhcat: WebHCat v1 over analytics_backend (see analytics_webhcat.h). */
+#include "analytics_webhcat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics_buf.h"
+
+#define WEBHCAT "webhcat"
+
+int analytics_webhcat_id_ok(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++) {
+        char c = id[n];
+        if (n >= 95 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* base + path + "?user.name=..." + extra ("&a=b..." already encoded, or NULL). */
+static char *webhcat_url(const analytics_backend *b, const char *path, const char *extra)
+{
+    analytics_buf u = {0};
+    analytics_buf_puts(&u, b->webhcat_url);
+    analytics_buf_puts(&u, path);
+    analytics_buf_puts(&u, "?user.name=");
+    analytics_buf_url_escape(&u, b->user, false);
+    if (extra)
+        analytics_buf_puts(&u, extra);
+    return analytics_buf_take(&u);
+}
+
+/* One call; on success *out holds the answer's JSON object. */
+static int webhcat_call(const analytics_backend *b, const char *method, const char *path,
+                        const char *extra, const char *form, long timeout_ms, json_t **out,
+                        analytics_err *e)
+{
+    char *url = webhcat_url(b, path, extra);
+    if (!url) {
+        analytics_err_set(e, AE_INTERNAL, WEBHCAT, 0, "out of memory");
+        return -1;
+    }
+    analytics_call call = {
+        .method = method,
+        .url = url,
+        .body = form,
+        .body_len = form ? strlen(form) : 0,
+        .content_type = form ? "application/x-www-form-urlencoded" : NULL,
+        .max_body = 16 * 1024 * 1024,
+        .timeout_ms = timeout_ms,
+    };
+    analytics_resp r;
+    int rc = analytics_backend_call(b, AB_WEBHCAT, &call, &r, e);
+    free(url);
+    if (rc == 0 && (r.status < 200 || r.status >= 300)) {
+        analytics_backend_fail(AB_WEBHCAT, &r, e);
+        rc = -1;
+    } else if (rc == 0) {
+        *out = analytics_backend_json(AB_WEBHCAT, &r, e);
+        rc = *out ? 0 : -1;
+    }
+    analytics_resp_free(&r);
+    return rc;
+}
+
+int analytics_webhcat_probe(void *ud, char *err, size_t errlen)
+{
+    const analytics_backend *b = ud;
+    analytics_err e = {0};
+    json_t *j = NULL;
+    if (webhcat_call(b, "GET", "/status", NULL, NULL, 0, &j, &e) != 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        return -1;
+    }
+    const char *s = json_string_value(json_object_get(j, "status"));
+    int rc = s && strcmp(s, "ok") == 0 ? 0 : -1;
+    if (rc)
+        snprintf(err, errlen, "WebHCat status is not ok");
+    json_decref(j);
+    return rc;
+}
+
+static int take_id(json_t *j, const char *key, char *id, size_t idlen, analytics_err *e)
+{
+    const char *v = json_string_value(json_object_get(j, key));
+    if (!v || !analytics_webhcat_id_ok(v) || strlen(v) >= idlen) {
+        analytics_err_set(e, AE_BACKEND, WEBHCAT, 200, "WebHCat answered without a usable job id");
+        return -1;
+    }
+    snprintf(id, idlen, "%s", v);
+    return 0;
+}
+
+int analytics_webhcat_submit(const analytics_backend *b, const char *hiveql, const char *statusdir,
+                             long timeout_ms, char *id, size_t idlen, analytics_err *e)
+{
+    analytics_buf form = {0};
+    analytics_buf_form(&form, "user.name", b->user);
+    analytics_buf_form(&form, "execute", hiveql);
+    analytics_buf_form(&form, "statusdir", statusdir);
+    if (!analytics_buf_str(&form)) {
+        analytics_err_set(e, AE_INTERNAL, WEBHCAT, 0, "out of memory");
+        return -1;
+    }
+    json_t *j = NULL;
+    int rc = webhcat_call(b, "POST", "/hive", NULL, analytics_buf_str(&form), timeout_ms, &j, e);
+    analytics_buf_free(&form);
+    if (rc == 0)
+        rc = take_id(j, "id", id, idlen, e);
+    json_decref(j);
+    return rc;
+}
+
+/* WebHCat answers a job id it does not know with 400 "Could not find job ..." (BadParam), not
+ * 404; for an id WebHCat itself gave out, that means the job is gone. */
+static int unknown_job(int rc, analytics_err *e)
+{
+    if (rc != 0 && e->kind == AE_REJECTED && e->status == 400)
+        e->kind = AE_NOT_FOUND;
+    return rc;
+}
+
+int analytics_webhcat_job(const analytics_backend *b, const char *id, json_t **out,
+                          analytics_err *e)
+{
+    char path[128];
+    if (!analytics_webhcat_id_ok(id)) {
+        analytics_err_set(e, AE_NOT_FOUND, WEBHCAT, 0, "malformed WebHCat job id");
+        return -1;
+    }
+    snprintf(path, sizeof(path), "/jobs/%s", id);
+    return unknown_job(webhcat_call(b, "GET", path, NULL, NULL, 0, out, e), e);
+}
+
+int analytics_webhcat_kill(const analytics_backend *b, const char *id, analytics_err *e)
+{
+    char path[128];
+    if (!analytics_webhcat_id_ok(id)) {
+        analytics_err_set(e, AE_NOT_FOUND, WEBHCAT, 0, "malformed WebHCat job id");
+        return -1;
+    }
+    snprintf(path, sizeof(path), "/jobs/%s", id);
+    json_t *j = NULL;
+    int rc = unknown_job(webhcat_call(b, "DELETE", path, NULL, NULL, 0, &j, e), e);
+    json_decref(j);
+    return rc;
+}
+
+/* GET jobs answers a JSON array, which webhcat_call does not accept: read it here. */
+static json_t *list_jobs(const analytics_backend *b, analytics_err *e)
+{
+    char *url = webhcat_url(b, "/jobs", "&fields=*");
+    if (!url) {
+        analytics_err_set(e, AE_INTERNAL, WEBHCAT, 0, "out of memory");
+        return NULL;
+    }
+    analytics_call call = {.method = "GET", .url = url, .max_body = 64 * 1024 * 1024};
+    analytics_resp r;
+    json_t *list = NULL;
+    if (analytics_backend_call(b, AB_WEBHCAT, &call, &r, e) == 0) {
+        if (r.status < 200 || r.status >= 300)
+            analytics_backend_fail(AB_WEBHCAT, &r, e);
+        else if (!(list = r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL) ||
+                 !json_is_array(list)) {
+            json_decref(list);
+            list = NULL;
+            analytics_err_set(e, AE_BACKEND, WEBHCAT, r.status, "GET jobs gave no JSON array");
+        }
+    }
+    free(url);
+    analytics_resp_free(&r);
+    return list;
+}
+
+int analytics_webhcat_find(const analytics_backend *b, const char *statusdir, char *id,
+                           size_t idlen, analytics_err *e)
+{
+    json_t *list = list_jobs(b, e);
+    if (!list)
+        return -1;
+    size_t i;
+    json_t *item;
+    int rc = 1;
+    json_array_foreach(list, i, item)
+    {
+        json_t *args = json_object_get(json_object_get(item, "detail"), "userargs");
+        const char *dir = json_string_value(json_object_get(args, "statusdir"));
+        if (dir && strcmp(dir, statusdir) == 0) {
+            rc = take_id(item, "id", id, idlen, e);
+            break;
+        }
+    }
+    json_decref(list);
+    if (rc == 1) {
+        analytics_err_set(e, AE_NOT_FOUND, WEBHCAT, 200, "no WebHCat job has statusdir %s",
+                          statusdir);
+        rc = -1;
+    }
+    return rc;
+}

@@ -1,0 +1,370 @@
+/* A small in-process fake of WebHCat and WebHDFS for the analytics unit tests: files live in
+ * memory, answers have the documented shapes (307 redirects to a "DataNode" for OPEN and CREATE,
+ * 400 "Could not find job" for unknown jobs), and each test decides when and how a job ends.
+ * Included by exactly one test file. */
+#ifndef TEST_ANALYTICS_FAKE_H
+#define TEST_ANALYTICS_FAKE_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics_buf.h"
+
+typedef struct ffile {
+    char path[256];
+    char *data;
+    size_t len;
+    int64_t mtime;
+} ffile;
+
+typedef struct fjob {
+    char id[32];
+    char state[16];
+    char statusdir[256];
+    char *execute;
+    int exit; /* -1 while it runs */
+} fjob;
+
+typedef struct fake {
+    struct MHD_Daemon *d;
+    unsigned short port;
+    pthread_mutex_t lock;
+    ffile files[64];
+    size_t nfiles;
+    fjob jobs[32];
+    size_t njobs;
+    int64_t clock;
+    bool busy;          /* WebHCat answers 503 */
+    int slow_submit_ms; /* POST hive queues the job, then takes this long to answer */
+    int offset_opens;   /* OPENs that started past byte 0 */
+} fake;
+
+static ffile *ffind(fake *f, const char *path)
+{
+    for (size_t i = 0; i < f->nfiles; i++)
+        if (f->files[i].data && strcmp(f->files[i].path, path) == 0)
+            return &f->files[i];
+    return NULL;
+}
+
+static void fput_locked(fake *f, const char *path, const char *data, size_t len)
+{
+    ffile *x = ffind(f, path);
+    if (!x) {
+        assert_true(f->nfiles < 64);
+        x = &f->files[f->nfiles++];
+        snprintf(x->path, sizeof(x->path), "%s", path);
+    }
+    free(x->data);
+    x->data = malloc(len + 1);
+    memcpy(x->data, data, len);
+    x->data[len] = '\0';
+    x->len = len;
+    x->mtime = ++f->clock;
+}
+
+static void fput(fake *f, const char *path, const char *data)
+{
+    pthread_mutex_lock(&f->lock);
+    fput_locked(f, path, data, strlen(data));
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Whether path is a directory: "/" or a proper prefix of some file's path. */
+static bool fdir(fake *f, const char *path)
+{
+    size_t n = strlen(path);
+    for (size_t i = 0; i < f->nfiles; i++)
+        if (f->files[i].data &&
+            (n == 1 || (strncmp(f->files[i].path, path, n) == 0 && f->files[i].path[n] == '/')))
+            return true;
+    return n == 1;
+}
+
+static json_t *fstatus(const char *suffix, bool dir, size_t len, int64_t mtime)
+{
+    return json_pack("{s:s, s:s, s:I, s:I}", "pathSuffix", suffix, "type",
+                     dir ? "DIRECTORY" : "FILE", "length", (json_int_t)len, "modificationTime",
+                     (json_int_t)mtime);
+}
+
+static json_t *flist(fake *f, const char *path)
+{
+    json_t *arr = json_array();
+    size_t n = strlen(path) == 1 ? 0 : strlen(path);
+    for (size_t i = 0; i < f->nfiles; i++) {
+        const char *p = f->files[i].path;
+        if (!f->files[i].data || strncmp(p, path, n) != 0 || p[n] != '/')
+            continue;
+        char name[256];
+        snprintf(name, sizeof(name), "%s", p + n + 1);
+        char *slash = strchr(name, '/');
+        if (slash)
+            *slash = '\0';
+        bool dup = false;
+        for (size_t k = 0; k < json_array_size(arr); k++)
+            dup |= strcmp(json_string_value(json_object_get(json_array_get(arr, k), "pathSuffix")),
+                          name) == 0;
+        if (!dup)
+            json_array_append_new(
+                arr, fstatus(name, slash != NULL, slash ? 0 : f->files[i].len, f->files[i].mtime));
+    }
+    return json_pack("{s:{s:o}}", "FileStatuses", "FileStatus", arr);
+}
+
+typedef struct fconn {
+    analytics_buf body;
+} fconn;
+
+static enum MHD_Result freply(struct MHD_Connection *c, unsigned status, json_t *j,
+                              const char *location)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : strdup("");
+    json_decref(j);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (location)
+        MHD_add_response_header(r, "Location", location);
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static const char *arg(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* One form field of an x-www-form-urlencoded body, decoded (malloc'd), or NULL. */
+static char *form_field(const char *body, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = body; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+        if (strncmp(p, name, n) != 0 || p[n] != '=')
+            continue;
+        size_t len = strcspn(p + n + 1, "&");
+        char *v = strndup(p + n + 1, len);
+        for (char *c = v; *c; c++)
+            if (*c == '+')
+                *c = ' ';
+        MHD_http_unescape(v);
+        return v;
+    }
+    return NULL;
+}
+
+static json_t *job_status(const fjob *j)
+{
+    static const char *const names[] = {"RUNNING", "SUCCEEDED", "FAILED", "PREP", "KILLED"};
+    int run = 1;
+    for (int i = 0; i < 5; i++)
+        if (strcmp(names[i], j->state) == 0)
+            run = i + 1;
+    return json_pack(
+        "{s:{s:s, s:i, s:s}, s:s, s:s, s:o, s:{s:s}}", "status", "state", j->state, "runState", run,
+        "failureInfo", "NA", "id", j->id, "percentComplete", "map 50% reduce 0%", "exitValue",
+        j->exit >= 0 ? json_integer(j->exit) : json_null(), "userargs", "statusdir", j->statusdir);
+}
+
+static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *method,
+                                const char *url, const char *body)
+{
+    if (f->busy)
+        return freply(c, 503, json_pack("{s:s}", "error", "busy"), NULL);
+    if (strcmp(url, "/status") == 0)
+        return freply(c, 200, json_pack("{s:s, s:s}", "status", "ok", "version", "v1"), NULL);
+    if (strcmp(url, "/hive") == 0 && strcmp(method, "POST") == 0) {
+        fjob *j = &f->jobs[f->njobs++];
+        snprintf(j->id, sizeof(j->id), "job_1700000000000_%04zu", f->njobs);
+        snprintf(j->state, sizeof(j->state), "RUNNING");
+        j->exit = -1;
+        char *dir = form_field(body, "statusdir");
+        snprintf(j->statusdir, sizeof(j->statusdir), "%s", dir ? dir : "");
+        free(dir);
+        j->execute = form_field(body, "execute");
+        json_t *answer = json_pack("{s:s}", "id", j->id);
+        if (f->slow_submit_ms) {
+            struct timespec ts = {f->slow_submit_ms / 1000, (f->slow_submit_ms % 1000) * 1000000L};
+            pthread_mutex_unlock(&f->lock);
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&f->lock);
+        }
+        return freply(c, 200, answer, NULL);
+    }
+    if (strcmp(url, "/jobs") == 0) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < f->njobs; i++)
+            json_array_append_new(list, json_pack("{s:s, s:o}", "id", f->jobs[i].id, "detail",
+                                                  job_status(&f->jobs[i])));
+        return freply(c, 200, list, NULL);
+    }
+    for (size_t i = 0; strncmp(url, "/jobs/", 6) == 0 && i < f->njobs; i++) {
+        if (strcmp(url + 6, f->jobs[i].id) == 0) {
+            if (strcmp(method, "DELETE") == 0)
+                snprintf(f->jobs[i].state, sizeof(f->jobs[i].state), "KILLED");
+            return freply(c, 200, job_status(&f->jobs[i]), NULL);
+        }
+    }
+    return freply(c, 400, json_pack("{s:s}", "error", "Could not find job"), NULL);
+}
+
+static enum MHD_Result fwebhdfs(fake *f, struct MHD_Connection *c, const char *path)
+{
+    const char *op = arg(c, "op");
+    char loc[512];
+    ffile *x = ffind(f, path);
+    if (strcmp(op, "CREATE") == 0 || strcmp(op, "OPEN") == 0) {
+        if (op[0] == 'O' && !x)
+            return freply(
+                c, 404,
+                json_pack("{s:{s:s}}", "RemoteException", "exception", "FileNotFoundException"),
+                NULL);
+        snprintf(loc, sizeof(loc), "http://127.0.0.1:%u/dn/%s?path=%s&offset=%s", f->port,
+                 op[0] == 'C' ? "create" : "open", path, arg(c, "offset") ? arg(c, "offset") : "0");
+        return freply(c, 307, NULL, loc);
+    }
+    if (strcmp(op, "DELETE") == 0) {
+        for (size_t i = 0; i < f->nfiles; i++)
+            if (strncmp(f->files[i].path, path, strlen(path)) == 0) {
+                free(f->files[i].data);
+                f->files[i].data = NULL;
+            }
+        return freply(c, 200, json_pack("{s:b}", "boolean", 1), NULL);
+    }
+    if (strcmp(op, "GETFILESTATUS") == 0 && (x || fdir(f, path)))
+        return freply(
+            c, 200,
+            json_pack("{s:o}", "FileStatus", fstatus("", !x, x ? x->len : 0, x ? x->mtime : 0)),
+            NULL);
+    if (strcmp(op, "LISTSTATUS") == 0 && x)
+        return freply(c, 200,
+                      json_pack("{s:{s:[o]}}", "FileStatuses", "FileStatus",
+                                fstatus("", false, x->len, x->mtime)),
+                      NULL);
+    if (strcmp(op, "LISTSTATUS") == 0 && fdir(f, path))
+        return freply(c, 200, flist(f, path), NULL);
+    return freply(c, 404,
+                  json_pack("{s:{s:s}}", "RemoteException", "exception", "FileNotFoundException"),
+                  NULL);
+}
+
+/* The "DataNode": the targets of the redirects. */
+static enum MHD_Result fdatanode(fake *f, struct MHD_Connection *c, const char *url,
+                                 const char *body, size_t len)
+{
+    const char *path = arg(c, "path");
+    if (strcmp(url, "/dn/create") == 0) {
+        fput_locked(f, path, body, len);
+        return freply(c, 201, NULL, NULL);
+    }
+    ffile *x = ffind(f, path);
+    size_t off = (size_t)strtoul(arg(c, "offset"), NULL, 10);
+    if (off > 0)
+        f->offset_opens++;
+    if (!x || off > x->len)
+        return freply(c, 404, NULL, NULL);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(x->len - off, x->data + off, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result rc = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result fhandler(void *cls, struct MHD_Connection *c, const char *url,
+                                const char *method, const char *version, const char *upload,
+                                size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    fake *f = cls;
+    fconn *fc = *con_cls;
+    if (!fc) {
+        *con_cls = calloc(1, sizeof(fconn));
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        analytics_buf_append(&fc->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    const char *body = analytics_buf_str(&fc->body);
+    pthread_mutex_lock(&f->lock);
+    enum MHD_Result rc;
+    if (strncmp(url, "/templeton/v1", 13) == 0)
+        rc = fwebhcat(f, c, method, url + 13, body);
+    else if (strncmp(url, "/webhdfs/v1", 11) == 0)
+        rc = fwebhdfs(f, c, url[11] ? url + 11 : "/");
+    else
+        rc = fdatanode(f, c, url, body, fc->body.len);
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+static void fdone(void *cls, struct MHD_Connection *c, void **con_cls,
+                  enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    fconn *fc = *con_cls;
+    if (fc)
+        analytics_buf_free(&fc->body);
+    free(fc);
+    *con_cls = NULL;
+}
+
+/* Ends job i the way WebHCat's launcher does: statusdir files first, then the state. */
+static void ffinish(fake *f, size_t i, const char *state, int exit, const char *out,
+                    const char *err)
+{
+    char path[300], code[16];
+    pthread_mutex_lock(&f->lock);
+    snprintf(code, sizeof(code), "%d\n", exit);
+    snprintf(path, sizeof(path), "%s/stdout", f->jobs[i].statusdir);
+    fput_locked(f, path, out, strlen(out));
+    snprintf(path, sizeof(path), "%s/stderr", f->jobs[i].statusdir);
+    fput_locked(f, path, err, strlen(err));
+    snprintf(path, sizeof(path), "%s/exit", f->jobs[i].statusdir);
+    fput_locked(f, path, code, strlen(code));
+    f->jobs[i].exit = exit;
+    snprintf(f->jobs[i].state, sizeof(f->jobs[i].state), "%s", state);
+    pthread_mutex_unlock(&f->lock);
+}
+
+static size_t fjobs(fake *f)
+{
+    pthread_mutex_lock(&f->lock);
+    size_t n = f->njobs;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
+static int fake_setup(void **state)
+{
+    fake *f = calloc(1, sizeof(*f));
+    pthread_mutex_init(&f->lock, NULL);
+    f->d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                         NULL, fhandler, f, MHD_OPTION_NOTIFY_COMPLETED, fdone, f, MHD_OPTION_END);
+    assert_non_null(f->d);
+    f->port = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    *state = f;
+    return 0;
+}
+
+static int fake_teardown(void **state)
+{
+    fake *f = *state;
+    MHD_stop_daemon(f->d);
+    for (size_t i = 0; i < f->nfiles; i++)
+        free(f->files[i].data);
+    for (size_t i = 0; i < f->njobs; i++)
+        free(f->jobs[i].execute);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+    return 0;
+}
+
+#endif

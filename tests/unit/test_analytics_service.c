@@ -1,0 +1,388 @@
+/* Unit tests of the whole analytics service (HTTP API, job store, tracker, results) against the
+ * in-process fake of WebHCat and WebHDFS in test_analytics_fake.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analytics.h"
+#include "analytics_buf.h"
+#include "http_client.h"
+#include "test_analytics_fake.h"
+
+/* --- the service under test -------------------------------------------------------------- */
+
+typedef struct svc {
+    analytics_ctx ctx;
+    CURL *curl;
+    char base[64];
+} svc;
+
+static svc *svc_start(fake *f)
+{
+    svc *s = calloc(1, sizeof(*s));
+    analytics_settings *c = &s->ctx.cfg;
+    char url[128];
+    c->base = (gg_base_settings){strdup("127.0.0.1:0"), GG_LOG_ERROR, 2, 1 << 20, NULL, 100, 1000};
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/templeton/v1", f->port);
+    c->webhcat_url = strdup(url);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhdfs/v1/", f->port);
+    c->webhdfs_url = strdup(url);
+    c->hadoop_user = strdup("gridgate");
+    c->admin_token = strdup("adm");
+    c->backend_timeout_ms = 2000;
+    c->submit_timeout_ms = 1000;
+    c->jobs_dir = strdup("/jobs");
+    c->wordcount_top_max = 100;
+    c->wait_max_s = 60;
+    c->poll_interval_ms = 100;
+    c->query_max_bytes = 4096;
+    assert_int_equal(gg_service_init(&s->ctx.svc, "analytics", &c->base), 0);
+    assert_int_equal(analytics_setup(&s->ctx), 0);
+    assert_int_equal(gg_service_start(&s->ctx.svc), 0);
+    assert_int_equal(analytics_run(&s->ctx), 0);
+    snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u", gg_http_port(s->ctx.svc.http));
+    s->curl = curl_easy_init();
+    return s;
+}
+
+static void svc_stop(svc *s)
+{
+    analytics_stop(&s->ctx);
+    gg_service_drain(&s->ctx.svc);
+    gg_health_stop(s->ctx.svc.health);
+    analytics_teardown(&s->ctx);
+    gg_service_destroy(&s->ctx.svc);
+    analytics_settings *c = &s->ctx.cfg;
+    char *strs[] = {c->base.listen, c->webhcat_url, c->webhdfs_url,
+                    c->hadoop_user, c->admin_token, c->jobs_dir};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        free(strs[i]);
+    curl_easy_cleanup(s->curl);
+    free(s);
+}
+
+/* One request; returns the parsed JSON body (caller frees) and the status in *status. */
+static json_t *call(svc *s, const char *method, const char *path, const char *body, long *status)
+{
+    static const char *const hdrs[] = {"Content-Type: application/json",
+                                       "Authorization: Bearer adm", NULL};
+    char url[256];
+    tc_response *r = calloc(1, sizeof(*r));
+    snprintf(url, sizeof(url), "%s%s", s->base, path);
+    assert_int_equal(tc_request(s->curl, method, url, hdrs, body, r), 0);
+    *status = r->status;
+    json_t *j = json_loads(r->body, 0, NULL);
+    free(r);
+    return j;
+}
+
+static const char *str(json_t *j, const char *key)
+{
+    return json_string_value(json_object_get(j, key));
+}
+
+/* Polls GET /v1/jobs/{id} until its state is `want` (at most 10 s). */
+static json_t *await_state(svc *s, const char *id, const char *want)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    for (int i = 0; i < 1000; i++) {
+        long st;
+        json_t *j = call(s, "GET", path, NULL, &st);
+        if (st == 200 && strcmp(str(j, "state"), want) == 0)
+            return j;
+        json_decref(j);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("job %s never reached %s", id, want);
+    return NULL;
+}
+
+/* Until the records are loaded, GET /v1/jobs answers 503; tests start after that. */
+static void svc_await_loaded(svc *s)
+{
+    for (int i = 0; i < 1000; i++) {
+        long st;
+        json_decref(call(s, "GET", "/v1/jobs", NULL, &st));
+        if (st == 200)
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("job records never loaded");
+}
+
+/* --- tests -------------------------------------------------------------------------------- */
+
+static void test_wordcount_cache_and_record(void **state)
+{
+    fake *f = *state;
+    fput(f, "/in/a.txt", "Alice and the queen\n");
+    fput(f, "/in/sub/b.txt", "alice\n");
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    const char *req = "{\"path\": \"/in\", \"words\": [\"Alice\", \"dodo\"], \"top\": 2}";
+    long st;
+    json_t *j = call(s, "POST", "/v1/wordcount", req, &st);
+    assert_int_equal(st, 202);
+    char id[32];
+    snprintf(id, sizeof(id), "%s", str(j, "id"));
+    assert_int_equal(fjobs(f), 1);
+    assert_non_null(strstr(f->jobs[0].execute, "LOCATION '/in';"));
+    assert_non_null(strstr(f->jobs[0].statusdir, id));
+    json_decref(j);
+    ffinish(f, 0, "SUCCEEDED", 0, "top\talice\t2\ntop\tand\t1\nword\talice\t2\n", "");
+    j = await_state(s, id, "succeeded");
+    json_t *words = json_object_get(json_object_get(j, "result"), "words");
+    assert_int_equal(json_integer_value(json_object_get(words, "alice")), 2);
+    assert_int_equal(json_integer_value(json_object_get(words, "dodo")), 0);
+    assert_int_equal(json_array_size(json_object_get(j, "rows")), 3);
+    json_decref(j);
+    /* The same question over the same files: the earlier job, at once. */
+    j = call(s, "POST", "/v1/wordcount", req, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(str(j, "id"), id);
+    assert_true(json_is_true(json_object_get(j, "cached")));
+    json_decref(j);
+    assert_int_equal(fjobs(f), 1);
+    /* The record in HDFS comes to say the same (it is written just after the change). */
+    char path[128];
+    snprintf(path, sizeof(path), "/jobs/%s/job.json", id);
+    bool written = false;
+    for (int i = 0; i < 1000 && !written; i++) {
+        pthread_mutex_lock(&f->lock);
+        ffile *x = ffind(f, path);
+        json_t *rec = x ? json_loads(x->data, 0, NULL) : NULL;
+        pthread_mutex_unlock(&f->lock);
+        written = str(rec, "state") && strcmp(str(rec, "state"), "succeeded") == 0;
+        json_decref(rec);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(written);
+    /* A file below the directory changes: a new job. */
+    fput(f, "/in/sub/b.txt", "alice alice\n");
+    j = call(s, "POST", "/v1/wordcount", req, &st);
+    assert_int_equal(st, 202);
+    assert_false(json_is_true(json_object_get(j, "cached")));
+    assert_int_equal(fjobs(f), 2);
+    json_decref(j);
+    svc_stop(s);
+}
+
+typedef struct waiter {
+    svc *s;
+    const char *path;
+    long status;
+    json_t *body;
+} waiter;
+
+static void *wait_call(void *arg)
+{
+    waiter *w = arg;
+    CURL *own = curl_easy_init();
+    svc view = w->s[0]; /* same server, own connection */
+    view.curl = own;
+    w->body = call(&view, "POST", w->path, "{\"hiveql\": \"SELECT 1\"}", &w->status);
+    curl_easy_cleanup(own);
+    return NULL;
+}
+
+static void test_wait_parks_and_answers(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    size_t before = fjobs(f);
+    waiter w = {s, "/v1/queries?wait=30", 0, NULL};
+    pthread_t t;
+    pthread_create(&t, NULL, wait_call, &w);
+    for (int i = 0; i < 1000 && fjobs(f) == before; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(fjobs(f), before + 1);
+    ffinish(f, before, "SUCCEEDED", 0, "1\n", "");
+    pthread_join(t, NULL);
+    assert_int_equal(w.status, 200);
+    assert_string_equal(str(w.body, "state"), "succeeded");
+    json_decref(w.body);
+    /* A job that does not end in time: 202 with its state. */
+    w = (waiter){s, "/v1/queries?wait=1", 0, NULL};
+    wait_call(&w);
+    assert_int_equal(w.status, 202);
+    assert_string_equal(str(w.body, "state"), "running");
+    json_decref(w.body);
+    svc_stop(s);
+}
+
+static void test_failure_kill_and_busy_webhcat(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    long st;
+    size_t n = fjobs(f);
+    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT x\"}", &st);
+    json_t *b = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT y\"}", &st);
+    assert_int_equal(st, 202);
+    ffinish(f, n, "SUCCEEDED", 17, "", "noise\nFAILED: SemanticException x\n");
+    json_t *j = await_state(s, str(a, "id"), "failed");
+    assert_non_null(strstr(str(j, "error"), "SemanticException"));
+    json_decref(j);
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/jobs/%s", str(b, "id"));
+    /* WebHCat busy: new work is refused with 503, the job already submitted is not given up. */
+    f->busy = true;
+    j = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT z\"}", &st);
+    assert_int_equal(st, 503);
+    assert_string_equal(str(j, "type"), "urn:gridgate:problem:webhcat-unavailable");
+    json_decref(j);
+    j = call(s, "DELETE", path, NULL, &st);
+    assert_int_equal(st, 503);
+    json_decref(j);
+    j = await_state(s, str(b, "id"), "running");
+    json_decref(j);
+    f->busy = false;
+    j = call(s, "DELETE", path, NULL, &st);
+    assert_int_equal(st, 202);
+    json_decref(j);
+    json_decref(await_state(s, str(b, "id"), "killed"));
+    j = call(s, "DELETE", path, NULL, &st);
+    assert_int_equal(st, 409);
+    json_decref(j);
+    json_decref(a);
+    json_decref(b);
+    svc_stop(s);
+}
+
+static void test_restart_reload_and_recovery(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    long st;
+    size_t n = fjobs(f);
+    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT a\"}", &st);
+    assert_int_equal(st, 202);
+    svc_stop(s);
+    /* Two records a crash during submission left: one WebHCat has (found by statusdir), one it
+     * never got. */
+    const char *lost[] = {"20250101-000000-0000000a", "20250101-000000-0000000b"};
+    for (int i = 0; i < 2; i++) {
+        char path[96], rec[256];
+        snprintf(path, sizeof(path), "/jobs/%s/job.json", lost[i]);
+        snprintf(rec, sizeof(rec),
+                 "{\"version\": 1, \"id\": \"%s\", \"kind\": \"query\", \"state\": \"queued\", "
+                 "\"webhcat_id\": \"\", \"hiveql\": \"SELECT %d\"}",
+                 lost[i], i);
+        fput(f, path, rec);
+    }
+    pthread_mutex_lock(&f->lock);
+    fjob *orphan = &f->jobs[f->njobs++];
+    snprintf(orphan->id, sizeof(orphan->id), "job_1700000000000_9999");
+    snprintf(orphan->state, sizeof(orphan->state), "RUNNING");
+    snprintf(orphan->statusdir, sizeof(orphan->statusdir), "/jobs/%s/status", lost[0]);
+    orphan->exit = -1;
+    pthread_mutex_unlock(&f->lock);
+    s = svc_start(f);
+    svc_await_loaded(s);
+    json_decref(await_state(s, str(a, "id"), "running"));
+    ffinish(f, n, "SUCCEEDED", 0, "42\n", "");
+    ffinish(f, n + 1, "SUCCEEDED", 0, "7\n", "");
+    json_t *j = await_state(s, str(a, "id"), "succeeded");
+    assert_string_equal(
+        json_string_value(json_array_get(json_array_get(json_object_get(j, "rows"), 0), 0)), "42");
+    json_decref(j);
+    j = await_state(s, lost[0], "succeeded");
+    assert_string_equal(str(j, "webhcat_job"), "job_1700000000000_9999");
+    json_decref(j);
+    j = await_state(s, lost[1], "failed");
+    assert_non_null(strstr(str(j, "error"), "submitting"));
+    json_decref(j);
+    json_decref(a);
+    svc_stop(s);
+}
+
+static void test_pages_start_near_their_rows(void **state)
+{
+    fake *f = *state;
+    analytics_buf out = {0};
+    for (int i = 0; i < 10000; i++)
+        analytics_buf_printf(&out, "%d\tx\n", i);
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    long st;
+    size_t n = fjobs(f);
+    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT big\"}", &st);
+    ffinish(f, n, "SUCCEEDED", 0, analytics_buf_str(&out), "");
+    json_t *j = await_state(s, str(a, "id"), "succeeded");
+    assert_int_equal(json_integer_value(json_object_get(j, "rows_total")), 10000);
+    json_decref(j);
+    int opens = f->offset_opens;
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/jobs/%s?offset=9990&limit=5", str(a, "id"));
+    j = call(s, "GET", path, NULL, &st);
+    json_t *rows = json_object_get(j, "rows");
+    assert_int_equal(json_array_size(rows), 5);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 0), 0)), "9990");
+    assert_int_equal(json_integer_value(json_object_get(j, "next_offset")), 9995);
+    assert_true(f->offset_opens > opens); /* read from a remembered offset, not from byte 0 */
+    json_decref(j);
+    json_decref(a);
+    analytics_buf_free(&out);
+    svc_stop(s);
+}
+
+static void test_unconfirmed_submission_is_found_again(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    long st;
+    f->slow_submit_ms = 1500; /* longer than the submission may take */
+    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT slow\"}", &st);
+    f->slow_submit_ms = 0;
+    assert_int_equal(st, 202);
+    assert_string_equal(str(a, "state"), "queued");
+    assert_true(json_is_null(json_object_get(a, "webhcat_job")));
+    assert_int_equal(fjobs(f), 1); /* WebHCat did queue it */
+    json_decref(await_state(s, str(a, "id"), "running"));
+    ffinish(f, 0, "SUCCEEDED", 0, "1\n", "");
+    json_t *j = await_state(s, str(a, "id"), "succeeded");
+    assert_string_equal(str(j, "webhcat_job"), f->jobs[0].id);
+    assert_int_equal(fjobs(f), 1); /* and it ran once */
+    json_decref(j);
+    json_decref(a);
+    svc_stop(s);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_wordcount_cache_and_record, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_parks_and_answers, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_failure_kill_and_busy_webhcat, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_reload_and_recovery, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_unconfirmed_submission_is_found_again, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_pages_start_near_their_rows, fake_setup,
+                                        fake_teardown),
+    };
+    int rc = cmocka_run_group_tests_name("analytics_service", tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
