@@ -21,6 +21,7 @@ struct gg_dep {
     gg_health_probe probe;
     void *ud;
     dep_state state;   /* guarded by h->lock */
+    bool optional;     /* does not decide readiness; guarded by h->lock */
     char error[256];   /* last failure, kept after recovery for diagnosis */
     time_t changed_at; /* wall clock of the last state change */
     time_t error_at;
@@ -90,6 +91,15 @@ gg_dep *gg_health_add(gg_health *h, const char *name, gg_health_probe probe, voi
     return d;
 }
 
+void gg_health_set_optional(gg_dep *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->h->lock);
+    d->optional = true;
+    pthread_mutex_unlock(&d->h->lock);
+}
+
 /* Called with h->lock held. */
 static void set_state(gg_dep *d, bool up, const char *err)
 {
@@ -146,7 +156,7 @@ bool gg_health_ready(gg_health *h)
     bool ready = true;
     pthread_mutex_lock(&h->lock);
     for (size_t i = 0; i < h->ndeps; i++)
-        ready = ready && h->deps[i].state == DEP_UP;
+        ready = ready && (h->deps[i].optional || h->deps[i].state == DEP_UP);
     pthread_mutex_unlock(&h->lock);
     return ready;
 }
@@ -283,6 +293,8 @@ json_t *gg_health_json(gg_health *h)
         gg_dep *d = &h->deps[i];
         json_t *o = json_pack("{s:s, s:o}", "status", state_name(d->state), "since",
                               iso_time(d->changed_at));
+        if (d->optional)
+            json_object_set_new(o, "optional", json_true());
         if (d->error[0]) {
             json_object_set_new(o, "last_error", json_string(d->error));
             json_object_set_new(o, "last_error_at", iso_time(d->error_at));

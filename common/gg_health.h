@@ -27,6 +27,10 @@ typedef int (*gg_health_probe)(void *ud, char *err, size_t errlen);
 gg_health *gg_health_new(gg_log *log, gg_metrics *metrics);
 /* Adds a dependency, initially "unknown" (counted as not ready until probed). */
 gg_dep *gg_health_add(gg_health *h, const char *name, gg_health_probe probe, void *ud);
+/* Marks a dependency whose outage degrades the service without making its answers wrong (the
+ * cache's Kafka: values stop advancing but stay correct). It is probed and shown in /readyz and
+ * /metrics like any other, but does not turn /readyz 503. */
+void gg_health_set_optional(gg_dep *d);
 /* Starts the probe thread: up dependencies are probed every interval_ms, down ones with backoff
  * from 100 ms up to interval_ms. */
 int gg_health_start(gg_health *h, unsigned interval_ms);

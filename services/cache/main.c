@@ -66,6 +66,8 @@ static int cache_start(cache_ctx *ctx)
     }
     ctx->dep_redis = gg_health_add(ctx->svc.health, "redis", cache_redis_probe, ctx);
     ctx->dep_kafka = gg_health_add(ctx->svc.health, "kafka", kafka_probe, ctx);
+    /* Without Kafka the values stop advancing but stay right: keep serving them. */
+    gg_health_set_optional(ctx->dep_kafka);
     ctx->store = cache_store_new();
     ctx->pool = cache_pool_new(ctx, (size_t)ctx->cfg.base.http_threads);
     if (!ctx->store || !ctx->pool || cache_http_mount(ctx) != 0)

@@ -142,6 +142,21 @@ static void test_draining_is_not_ready(void **state)
     json_decref(j);
 }
 
+static void test_optional_dependency_does_not_decide_readiness(void **state)
+{
+    fixture *f = *state;
+    gg_health_set_optional(f->dep_b);
+    start_with(f, 1, 0, 200);
+    assert_false(gg_health_dep_up(f->dep_b));
+    assert_true(gg_health_ready(f->health));
+    json_t *j = gg_health_json(f->health);
+    json_t *beta = json_object_get(json_object_get(j, "dependencies"), "beta");
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ready");
+    assert_string_equal(json_string_value(json_object_get(beta, "status")), "down");
+    assert_true(json_is_true(json_object_get(beta, "optional")));
+    json_decref(j);
+}
+
 static void test_endpoints(void **state)
 {
     fixture *f = *state;
@@ -182,6 +197,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_metrics_reflect_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_draining_is_not_ready, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optional_dependency_does_not_decide_readiness, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_endpoints, setup, teardown),
     };
     int rc = cmocka_run_group_tests_name("gg_health", tests, NULL, NULL);
