@@ -20,7 +20,7 @@ void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, 
     char type[96];
     snprintf(type, sizeof(type), "urn:gridgate:problem:%s", slug);
     const char *title = MHD_get_reason_phrase_for(status);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s?}", "type", type, "title",
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s*}", "type", type, "title",
                           title && *title ? title : "Error", "status", (int)status, "detail",
                           detail, "instance", gg_http_path(req), "request_id",
                           gg_http_request_id(req), "field", field);

@@ -102,13 +102,14 @@ int analytics_wc_parse(json_t *body, long top_max, analytics_wc_params *out, cha
     out->case_sensitive = json_is_true(cs);
     json_t *top = json_object_get(body, "top");
     if (top) {
-        if (!json_is_integer(top) || json_integer_value(top) < 1 ||
-            json_integer_value(top) > top_max) {
+        /* JSON Schema counts 440.0 as the integer 440, so an integral real is accepted too. */
+        double n = json_is_number(top) ? json_number_value(top) : 0.0;
+        if (n < 1 || n > (double)top_max || n != (double)(long)n) {
             snprintf(why, whylen, "must be an integer from 1 to %ld", top_max);
             snprintf(field, fieldlen, "top");
             return -1;
         }
-        out->top = (long)json_integer_value(top);
+        out->top = (long)n;
     }
     if (parse_path(json_object_get(body, "path"), out, why, whylen) != 0) {
         snprintf(field, fieldlen, "path");

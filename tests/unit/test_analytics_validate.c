@@ -122,6 +122,17 @@ static const char *rejected_field(const char *body, char *field, size_t fieldlen
     return field;
 }
 
+/* JSON Schema counts an integral real as an integer, so "top": 440.0 is a valid request. */
+static void test_top_integral_real_accepted(void **state)
+{
+    (void)state;
+    char field[64];
+    assert_string_equal(
+        rejected_field("{\"path\": \"/data\", \"top\": 440.0}", field, sizeof(field)), "");
+    assert_string_equal(
+        rejected_field("{\"path\": \"/data\", \"top\": 440.5}", field, sizeof(field)), "top");
+}
+
 /* Hostile word-count requests: every one is refused, naming the field that carries it. */
 static void test_hostile_requests(void **state)
 {
@@ -234,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_words),
         cmocka_unit_test(test_job_ids),
         cmocka_unit_test(test_quoting),
+        cmocka_unit_test(test_top_integral_real_accepted),
         cmocka_unit_test(test_hostile_requests),
         cmocka_unit_test(test_request_normalised),
     };
