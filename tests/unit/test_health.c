@@ -147,6 +147,7 @@ static void test_optional_dependency_does_not_decide_readiness(void **state)
     fixture *f = *state;
     gg_health_set_optional(f->dep_b);
     start_with(f, 1, 0, 200);
+    gg_health_report(f->dep_b, false, "connection refused"); /* down now, not merely unprobed */
     assert_false(gg_health_dep_up(f->dep_b));
     assert_true(gg_health_ready(f->health));
     json_t *j = gg_health_json(f->health);
