@@ -6,37 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool buf_reserve(analytics_buf *b, size_t extra)
-{
-    if (b->failed)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) {
-        if (cap > (size_t)-1 / 2) {
-            b->failed = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    char *grown = realloc(b->data, cap);
-    if (!grown) {
-        b->failed = true;
-        return false;
-    }
-    b->data = grown;
-    b->cap = cap;
-    return true;
-}
-
 void analytics_buf_append(analytics_buf *b, const char *s, size_t n)
 {
-    if (!buf_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    gg_buf_append(b, s, n);
 }
 
 void analytics_buf_puts(analytics_buf *b, const char *s)
@@ -48,16 +20,8 @@ void analytics_buf_printf(analytics_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    gg_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0 || !buf_reserve(b, (size_t)n)) {
-        b->failed = true;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
 }
 
 static bool unreserved(unsigned char c)
@@ -97,17 +61,10 @@ const char *analytics_buf_str(const analytics_buf *b)
 
 char *analytics_buf_take(analytics_buf *b)
 {
-    char *out = NULL;
-    if (!b->failed)
-        out = b->data ? b->data : strdup("");
-    else
-        free(b->data);
-    memset(b, 0, sizeof(*b));
-    return out;
+    return gg_buf_take(b, NULL);
 }
 
 void analytics_buf_free(analytics_buf *b)
 {
-    free(b->data);
-    memset(b, 0, sizeof(*b));
+    gg_buf_free(b);
 }

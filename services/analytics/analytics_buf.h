@@ -1,4 +1,4 @@
-/* analytics_buf: a growable NUL-terminated byte string, and the escapes the service needs when it
+/* analytics_buf: the common growable buffer (gg_buf), and the escapes the service needs when it
  * writes URLs, form bodies and HiveQL. Every append keeps the buffer usable after a failed
  * allocation: the buffer then reports failure once (analytics_buf_ok) instead of crashing. */
 #ifndef ANALYTICS_BUF_H
@@ -7,12 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct analytics_buf {
-    char *data; /* NUL-terminated once anything was appended; NULL before */
-    size_t len;
-    size_t cap;
-    bool failed; /* an allocation failed: the content is incomplete */
-} analytics_buf;
+#include "gg_buf.h"
+
+typedef gg_buf analytics_buf;
 
 void analytics_buf_append(analytics_buf *b, const char *s, size_t n);
 void analytics_buf_puts(analytics_buf *b, const char *s);

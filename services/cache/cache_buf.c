@@ -12,44 +12,22 @@ void cache_buf_init(cache_buf *b)
 
 void cache_buf_free(cache_buf *b)
 {
-    free(b->data);
-    cache_buf_init(b);
+    gg_buf_free(b);
 }
 
 void cache_buf_reset(cache_buf *b)
 {
-    b->len = 0;
-    b->failed = false;
-    if (b->data)
-        b->data[0] = '\0';
+    gg_buf_reset(b);
 }
 
 bool cache_buf_reserve(cache_buf *b, size_t extra)
 {
-    if (b->failed)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *grown = realloc(b->data, cap);
-    if (!grown) {
-        b->failed = true;
-        return false;
-    }
-    b->data = grown;
-    b->cap = cap;
-    return true;
+    return gg_buf_reserve(b, extra);
 }
 
 void cache_buf_add(cache_buf *b, const void *p, size_t n)
 {
-    if (!cache_buf_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    gg_buf_append(b, p, n);
 }
 
 void cache_buf_adds(cache_buf *b, const char *s)
@@ -87,18 +65,5 @@ void cache_buf_add_json_str(cache_buf *b, const char *s, size_t n)
 
 char *cache_buf_take(cache_buf *b, size_t *len)
 {
-    char *data = NULL;
-    size_t n = 0;
-    if (b->failed) {
-        free(b->data);
-    } else if (b->data) {
-        data = b->data;
-        n = b->len;
-    } else {
-        data = calloc(1, 1); /* nothing appended: still a valid empty string */
-    }
-    if (len)
-        *len = data ? n : 0;
-    cache_buf_init(b);
-    return data;
+    return gg_buf_take(b, len);
 }

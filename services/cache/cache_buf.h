@@ -1,16 +1,15 @@
-/* cache_buf: a growable byte buffer for response bodies. Bodies are assembled once into one
- * malloc'd block, which the HTTP layer then sends and frees without another copy. */
+/* cache_buf: the common growable buffer (gg_buf) with the appends response bodies need. Bodies are
+ * assembled once into one malloc'd block, which the HTTP layer then sends and frees without another
+ * copy. */
 #ifndef CACHE_BUF_H
 #define CACHE_BUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct cache_buf {
-    char *data; /* NUL-terminated while not failed */
-    size_t len, cap;
-    bool failed; /* an allocation failed; every later append is ignored */
-} cache_buf;
+#include "gg_buf.h"
+
+typedef gg_buf cache_buf;
 
 void cache_buf_init(cache_buf *b);
 void cache_buf_free(cache_buf *b);
