@@ -125,6 +125,8 @@ int ingest_store_write(ingest_ctx *ctx, ingest_batch *b, char *err, size_t errle
 ingest_write *ingest_store_begin(ingest_ctx *ctx, ingest_batch *b);
 void ingest_store_run(ingest_write *w);
 int ingest_store_end(ingest_write *w, char *err, size_t errlen);
+/* Drops a write that was begun but never run, as if it had not been begun. */
+void ingest_store_cancel(ingest_write *w);
 
 /* ingest_dlq.c: the dead-letter topic. Sends the batch's entries that are bound for it and
  * waits up to timeout_ms for Kafka's acknowledgement. Returns 0 when none is left pending,

@@ -188,8 +188,21 @@ static void wait_inflight(ingest_ctx *ctx)
         complete_inflight(ctx, p->inflight_job ? ingest_writer_collect(&p->writer, -1) : NULL);
 }
 
-/* Hands the filling batch to the writer; the other batch, settled, starts filling. */
-static void submit(ingest_ctx *ctx)
+/* Builds the bulk write of the filling batch ahead of time, while the writer still runs the
+ * previous one: the store then waits only for the hand-over, not for 500 documents to be
+ * encoded. NULL when there is nothing to build (or no memory; submit then tries again). */
+static ingest_write *prepare(ingest_ctx *ctx)
+{
+    ingest_pipeline *p = &ctx->pipe;
+    if (!p->inflight_job || !p->indexes_ok ||
+        ingest_batch_count(p->filling, INGEST_ENTRY_STORE) == 0)
+        return NULL;
+    return ingest_store_begin(ctx, p->filling);
+}
+
+/* Hands the filling batch (with its write, when prepared) to the writer; the other batch,
+ * settled, starts filling. */
+static void submit(ingest_ctx *ctx, ingest_write *job)
 {
     ingest_pipeline *p = &ctx->pipe;
     ingest_batch *b = p->filling;
@@ -200,8 +213,7 @@ static void submit(ingest_ctx *ctx)
         complete_inflight(ctx, NULL);
         return;
     }
-    ingest_write *job = NULL;
-    if (p->indexes_ok || ensure_indexes(ctx, err, sizeof(err)) == 0)
+    if (!job && (p->indexes_ok || ensure_indexes(ctx, err, sizeof(err)) == 0))
         job = ingest_store_begin(ctx, b);
     if (!job) {
         char why[300];
@@ -292,9 +304,12 @@ static void step(ingest_ctx *ctx)
             complete_inflight(ctx, job);
     }
     if (due(ctx)) {
+        ingest_write *next = prepare(ctx);
         wait_inflight(ctx);
         if (!p->held)
-            submit(ctx);
+            submit(ctx, next);
+        else if (next)
+            ingest_store_cancel(next); /* the batch waits behind the held one */
     } else if (p->filling->n == 0 && !p->inflight && !p->indexes_ok &&
                ingest_mono_ms() >= p->next_index_try_ms) {
         if (ensure_indexes(ctx, err, sizeof(err)) != 0)

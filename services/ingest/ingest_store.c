@@ -281,6 +281,14 @@ int ingest_store_end(ingest_write *j, char *err, size_t errlen)
     return rc;
 }
 
+void ingest_store_cancel(ingest_write *j)
+{
+    for (size_t k = 0; k < j->nslots; k++)
+        j->b->entries[j->slot[k]].attempts--;
+    bson_destroy(&j->reply);
+    write_free(j);
+}
+
 int ingest_store_write(ingest_ctx *ctx, ingest_batch *b, char *err, size_t errlen)
 {
     if (ingest_batch_count(b, INGEST_ENTRY_STORE) == 0)
