@@ -320,3 +320,48 @@ write_env() {
   } >"$STACK_ENV.tmp.$$"
   mv -f "$STACK_ENV.tmp.$$" "$STACK_ENV"
 }
+
+# ---- Java programs of the stack: jars from a pom.xml plus one compiled main class ----------
+
+# mvn_copy_libs POM DIR: the runtime jars of POM into DIR, one progress line per download (shown
+# as repository id and artifact path, without the repository's address).
+mvn_copy_libs() {
+  local pom=$1 dir=$2
+  (mvn -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$dir" 2>&1 |
+    sed -u -E -e 's#(Download(ing|ed) from [^:]+: )[a-z]+://[^ ]*/maven2/#\1#' \
+      -e 's#(Download(ing|ed) from [^:]+: )[a-z]+://[^/ ]+/#\1#'
+  exit "${PIPESTATUS[0]}")
+}
+
+# jvm_cached HOME CLASS HASH: HOME holds CLASS, built from the sources whose hash is HASH.
+jvm_cached() {
+  [[ -f $1/.src.sha256 && -f $1/classes/$2 ]] && [[ $(<"$1/.src.sha256") == "$3" ]]
+}
+
+# jvm_fill_cache HOME SRC MAIN HASH: resolves SRC/pom.xml's runtime jars into HOME/libs and
+# compiles SRC/MAIN into HOME/classes, both built aside and moved in only when complete, then
+# records HASH (the sources') in HOME/.src.sha256.
+jvm_fill_cache() {
+  local home=$1 src=$2 main=$3 hash=$4 tmp
+  tmp=$home/tmp.$$
+  rm -rf "$tmp"
+  mkdir -p "$tmp/classes"
+  if ! mvn_copy_libs "$src/pom.xml" "$tmp/libs"; then
+    rm -rf "$tmp"
+    echo "mvn dependency:copy-dependencies failed for $src/pom.xml" >&2
+    return 1
+  fi
+  if ! javac -nowarn -d "$tmp/classes" -cp "$tmp/libs/*" "$src/$main"; then
+    rm -rf "$tmp"
+    echo "javac of $src/$main failed" >&2
+    return 1
+  fi
+  rm -rf "$home/libs" "$home/classes"
+  mv "$tmp/libs" "$home/libs"
+  mv "$tmp/classes" "$home/classes"
+  rm -rf "$tmp"
+  echo "$hash" >"$home/.src.sha256"
+  echo "$(find "$home/libs" -name '*.jar' | wc -l) jars" \
+    "($(du -sh "$home/libs" | cut -f1)) in $home/libs"
+}

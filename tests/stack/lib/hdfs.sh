@@ -21,55 +21,18 @@ hdfs_home() { echo "$STACK_CACHE/hdfs-$(hdfs_version)"; }
 
 hdfs_src_hash() { cat "$HDFS_SRC/pom.xml" "$HDFS_SRC/MiniHdfs.java" | sha256sum | cut -d' ' -f1; }
 
-hdfs_cached() {
-  local home
-  home=$(hdfs_home)
-  [[ -f $home/.src.sha256 && -f $home/classes/MiniHdfs.class ]] &&
-    [[ $(<"$home/.src.sha256") == "$(hdfs_src_hash)" ]]
-}
+hdfs_cached() { jvm_cached "$(hdfs_home)" MiniHdfs.class "$(hdfs_src_hash)"; }
 
 hdfs_prepare() {
   hdfs_cached && { echo "jars cached in $(hdfs_home)"; return 0; }
   with_cache_lock "hdfs-$(hdfs_version)" hdfs_fill_cache
 }
 
-# mvn_copy_libs POM DIR: the runtime jars of POM into DIR, one progress line per download (shown
-# as repository id and artifact path, without the repository's address).
-mvn_copy_libs() {
-  local pom=$1 dir=$2
-  (mvn -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$dir" 2>&1 |
-    sed -u -E -e 's#(Download(ing|ed) from [^:]+: )[a-z]+://[^ ]*/maven2/#\1#' \
-      -e 's#(Download(ing|ed) from [^:]+: )[a-z]+://[^/ ]+/#\1#'
-  exit "${PIPESTATUS[0]}")
-}
-
 hdfs_fill_cache() {
   hdfs_cached && { echo "jars cached in $(hdfs_home)"; return 0; }
-  local home tmp
-  home=$(hdfs_home)
-  tmp=$home/tmp.$$
-  rm -rf "$tmp"
-  mkdir -p "$tmp/classes"
   echo "resolving Hadoop $(hdfs_version) minicluster jars with Maven"
   echo "(first time only; ~/.m2 is Maven's cache)"
-  if ! mvn_copy_libs "$HDFS_SRC/pom.xml" "$tmp/libs"; then
-    rm -rf "$tmp"
-    echo "mvn dependency:copy-dependencies failed for $HDFS_SRC/pom.xml" >&2
-    return 1
-  fi
-  if ! javac -nowarn -d "$tmp/classes" -cp "$tmp/libs/*" "$HDFS_SRC/MiniHdfs.java"; then
-    rm -rf "$tmp"
-    echo "javac of $HDFS_SRC/MiniHdfs.java failed" >&2
-    return 1
-  fi
-  rm -rf "$home/libs" "$home/classes"
-  mv "$tmp/libs" "$home/libs"
-  mv "$tmp/classes" "$home/classes"
-  rm -rf "$tmp"
-  hdfs_src_hash >"$home/.src.sha256"
-  echo "$(find "$home/libs" -name '*.jar' | wc -l) jars" \
-    "($(du -sh "$home/libs" | cut -f1)) in $home/libs"
+  jvm_fill_cache "$(hdfs_home)" "$HDFS_SRC" MiniHdfs.java "$(hdfs_src_hash)"
 }
 
 hdfs_http_port() { read_port "$(svc_dir hdfs)/port"; }

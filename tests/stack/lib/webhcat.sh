@@ -27,12 +27,7 @@ webhcat_src_hash() {
   cat "$WEBHCAT_SRC/pom.xml" "$WEBHCAT_SRC/HiveEngine.java" | sha256sum | cut -d' ' -f1
 }
 
-webhcat_cached() {
-  local home
-  home=$(webhcat_home)
-  [[ -f $home/.src.sha256 && -f $home/classes/HiveEngine.class ]] &&
-    [[ $(<"$home/.src.sha256") == "$(webhcat_src_hash)" ]]
-}
+webhcat_cached() { jvm_cached "$(webhcat_home)" HiveEngine.class "$(webhcat_src_hash)"; }
 
 webhcat_prepare() {
   webhcat_cached && { echo "jars cached in $(webhcat_home)"; return 0; }
@@ -41,31 +36,9 @@ webhcat_prepare() {
 
 webhcat_fill_cache() {
   webhcat_cached && { echo "jars cached in $(webhcat_home)"; return 0; }
-  local home tmp
-  home=$(webhcat_home)
-  tmp=$home/tmp.$$
-  rm -rf "$tmp"
-  mkdir -p "$tmp/classes"
   echo "resolving Hive $(webhcat_hive_version) jars with Maven"
   echo "(first time only, about 370 MB; ~/.m2 is Maven's cache)"
-  # mvn_copy_libs is defined in lib/hdfs.sh (every module is loaded).
-  if ! mvn_copy_libs "$WEBHCAT_SRC/pom.xml" "$tmp/libs"; then
-    rm -rf "$tmp"
-    echo "mvn dependency:copy-dependencies failed for $WEBHCAT_SRC/pom.xml" >&2
-    return 1
-  fi
-  if ! javac -nowarn -d "$tmp/classes" -cp "$tmp/libs/*" "$WEBHCAT_SRC/HiveEngine.java"; then
-    rm -rf "$tmp"
-    echo "javac of $WEBHCAT_SRC/HiveEngine.java failed" >&2
-    return 1
-  fi
-  rm -rf "$home/libs" "$home/classes"
-  mv "$tmp/libs" "$home/libs"
-  mv "$tmp/classes" "$home/classes"
-  rm -rf "$tmp"
-  webhcat_src_hash >"$home/.src.sha256"
-  echo "$(find "$home/libs" -name '*.jar' | wc -l) jars" \
-    "($(du -sh "$home/libs" | cut -f1)) in $home/libs"
+  jvm_fill_cache "$(webhcat_home)" "$WEBHCAT_SRC" HiveEngine.java "$(webhcat_src_hash)"
 }
 
 webhcat_port() { read_port "$(svc_dir webhcat)/port"; }
