@@ -216,8 +216,10 @@ static void fill_bulk(ingest_write *j)
     }
 }
 
+/* Frees a write at any stage: the reply is always initialised (by begin, then by execute). */
 static void write_free(ingest_write *j)
 {
+    bson_destroy(&j->reply);
     if (j->bulk)
         mongoc_bulk_operation_destroy(j->bulk);
     if (j->coll)
@@ -276,7 +278,6 @@ int ingest_store_end(ingest_write *j, char *err, size_t errlen)
                  !j->ok && j->error.message[0] ? j->error.message : j->first_error);
         rc = -1;
     }
-    bson_destroy(&j->reply);
     write_free(j);
     return rc;
 }
@@ -285,7 +286,6 @@ void ingest_store_cancel(ingest_write *j)
 {
     for (size_t k = 0; k < j->nslots; k++)
         j->b->entries[j->slot[k]].attempts--;
-    bson_destroy(&j->reply);
     write_free(j);
 }
 
