@@ -100,7 +100,8 @@ rd_kafka_resp_err_t gg_kafka_consumer_done(gg_kafka_consumer *c, const rd_kafka_
 rd_kafka_resp_err_t gg_kafka_consumer_commit(gg_kafka_consumer *c);
 
 /* Stops (resumes) fetching for the whole assignment, including partitions assigned later. The
- * consumer stays in the group meanwhile; keep calling gg_kafka_consumer_poll(). */
+ * consumer stays in the group meanwhile; keep calling gg_kafka_consumer_poll(), which hands out
+ * no message while paused: one fetched anyway is held back and comes again after the resume. */
 void gg_kafka_consumer_pause(gg_kafka_consumer *c);
 void gg_kafka_consumer_resume(gg_kafka_consumer *c);
 int gg_kafka_consumer_paused(gg_kafka_consumer *c);

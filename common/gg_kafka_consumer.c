@@ -346,6 +346,34 @@ static void consumer_error(gg_kafka_consumer *c, const rd_kafka_message_t *m)
     gg_kafka_base_error(&c->base, "kafka consumer error", m->err, text);
 }
 
+/* A message that arrives while the consumer is paused came from a partition whose pause did
+ * not hold: librdkafka can start a partition assigned by a rebalance fetching after the
+ * callback paused it. Such a partition is paused again and rewound to the message, which is
+ * dropped and fetched again after the resume: a paused consumer hands out nothing, and
+ * nothing is skipped. Returns 1 when m was held back (and destroyed). */
+static int hold_back(gg_kafka_consumer *c, rd_kafka_message_t *m)
+{
+    pthread_mutex_lock(&c->lock);
+    int paused = c->paused;
+    if (paused) {
+        rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+            m->offset;
+        rd_kafka_resp_err_t err = rd_kafka_pause_partitions(c->rk, one);
+        rd_kafka_error_t *error = err ? NULL : rd_kafka_seek_partitions(c->rk, one, 0);
+        if (err || error)
+            report_assign_error(c, "kafka pause of a late partition failed", error, err);
+        rd_kafka_topic_partition_list_destroy(one);
+        gg_debug(c->base.log, "kafka message held back while paused", "{s:s, s:i, s:I}", "topic",
+                 rd_kafka_topic_name(m->rkt), "partition", (int)m->partition, "offset",
+                 (json_int_t)m->offset);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (paused)
+        rd_kafka_message_destroy(m);
+    return paused;
+}
+
 size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, size_t max,
                               int timeout_ms)
 {
@@ -368,6 +396,8 @@ size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, s
             rd_kafka_message_destroy(m);
             continue;
         }
+        if (hold_back(c, m))
+            continue;
         msgs[n++] = m;
     }
     return n;

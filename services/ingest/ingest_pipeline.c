@@ -266,9 +266,8 @@ static int due(const ingest_ctx *ctx)
            (b->n > 0 && ingest_mono_ms() - b->first_ms >= ctx->cfg.batch_linger_ms);
 }
 
-/* Waits out one backoff delay while still serving the consumer (rebalances, and the odd message
- * that was already on its way when consumption paused, which joins the filling batch while it
- * fits). */
+/* Waits out one backoff delay while still serving the consumer: rebalances run inside its polls
+ * (a paused consumer hands out no messages). */
 static void backoff_wait(ingest_ctx *ctx)
 {
     ingest_pipeline *p = &ctx->pipe;

@@ -247,6 +247,38 @@ static void test_revoke_hook_marks_are_committed(void **state)
     assert_int_equal(committed(s, "g-revoke", "t-revoke", 0), N);
 }
 
+/* A partition whose pause did not hold (librdkafka lifted it underneath) delivers nothing while
+ * the consumer is paused, and after the resume every message comes exactly once. */
+static void test_pause_that_did_not_hold(void **state)
+{
+    suite *s = *state;
+    enum { N = 30 };
+    make_topic(s, "t-lift", 1);
+    gg_kafka_consumer *c = consumer(s, "g-lift", "t-lift", NULL, 0, -1, NULL, NULL);
+    produce(s, "t-lift", 0, 1);
+    rd_kafka_message_t *msgs[N];
+    assert_int_equal(consume(c, msgs, 1, WAIT_MS), 1);
+    destroy_msgs(msgs, 1);
+
+    gg_kafka_consumer_pause(c);
+    rd_kafka_topic_partition_list_t *all = NULL;
+    assert_int_equal(rd_kafka_assignment(gg_kafka_consumer_handle(c), &all),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(rd_kafka_resume_partitions(gg_kafka_consumer_handle(c), all),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(all);
+    produce(s, "t-lift", 1, N);
+    assert_int_equal(drain_for(c, 1500), 0);
+
+    gg_kafka_consumer_resume(c);
+    assert_int_equal(consume(c, msgs, N, WAIT_MS), N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(value_index(msgs[i]), i + 1);
+    destroy_msgs(msgs, N);
+    assert_int_equal(drain_for(c, 500), 0);
+    assert_int_equal(gg_kafka_consumer_close(c), RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_restart_at_done),
         cmocka_unit_test(test_done_is_monotonic),
         cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_pause_that_did_not_hold),
         cmocka_unit_test(test_revoke_hook_marks_are_committed),
     };
     return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
