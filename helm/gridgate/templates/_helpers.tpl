@@ -120,8 +120,16 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
 {{- $_ := set $env $k $v }}
 {{- end }}
 {{- range $k := keys $env | sortAlpha }}
-{{ $k }}: {{ index $env $k | toString | quote }}
+{{ $k }}: {{ include "gridgate.envValue" (index $env $k) | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+One value as the text a service parses. YAML numbers reach templates as float64, whose default
+text is "1.048576e+06": a whole number is written as an integer, anything else as is.
+*/}}
+{{- define "gridgate.envValue" -}}
+{{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) }}{{ int64 . }}{{ else }}{{ toString . }}{{ end }}
 {{- end }}
 
 {{/*
