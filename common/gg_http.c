@@ -46,10 +46,16 @@ gg_http_server *gg_http_new(const gg_http_config *cfg, gg_log *log, gg_metrics *
 int gg_http_route(gg_http_server *s, const char *method, const char *pattern, unsigned flags,
                   gg_http_handler handler, void *ud)
 {
+    return gg_http_route_query(s, method, pattern, NULL, flags, handler, ud);
+}
+
+int gg_http_route_query(gg_http_server *s, const char *method, const char *pattern,
+                        const char *query, unsigned flags, gg_http_handler handler, void *ud)
+{
     if (s->nroutes == GG_HTTP_MAX_ROUTES)
         return -1;
     gg_http_route_def *r = &s->routes[s->nroutes];
-    if (gg_http_route_compile(r, method, pattern) != 0)
+    if (gg_http_route_compile(r, method, pattern, query) != 0)
         return -1;
     r->flags = flags;
     r->handler = handler;
@@ -129,6 +135,8 @@ static void dispatch(gg_http_server *s, gg_http_req *req)
         }
         return;
     }
+    if (!gg_http_route_query_ok(req))
+        return;
     if ((req->route->flags & GG_HTTP_JSON_BODY) && !prepare_json_body(req))
         return;
     req->route->handler(req, req->route->ud);

@@ -40,8 +40,14 @@ typedef struct gg_http_config {
 
 gg_http_server *gg_http_new(const gg_http_config *cfg, gg_log *log, gg_metrics *metrics);
 /* Routes are matched in the order added. pattern segments "{name}" capture one path segment.
- * HEAD is served by the GET route. Returns 0, or -1 on a malformed pattern. Add routes before
- * gg_http_start. */
+ * HEAD is served by the GET route. query names the query parameters the route takes, separated
+ * by spaces ("from to limit cursor"); NULL or "" takes none. A request with a parameter its
+ * route does not take, or with one given twice, is answered 400 (invalid-parameter, naming it)
+ * before the handler runs: a misspelt parameter is never silently ignored. Returns 0, or -1 on
+ * a malformed pattern. Add routes before gg_http_start. */
+int gg_http_route_query(gg_http_server *s, const char *method, const char *pattern,
+                        const char *query, unsigned flags, gg_http_handler handler, void *ud);
+/* A route that takes no query parameters. */
 int gg_http_route(gg_http_server *s, const char *method, const char *pattern, unsigned flags,
                   gg_http_handler handler, void *ud);
 /* Binds and starts the worker threads. Returns 0, or -1 with a logged reason. */

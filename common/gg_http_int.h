@@ -19,6 +19,7 @@ typedef struct gg_http_route_def {
     char *pattern;
     char *segs[GG_HTTP_MAX_SEGS]; /* "{x}" marks a capture */
     size_t nsegs;
+    char *query; /* the query parameters the route takes, space-separated; "" for none */
     unsigned flags;
     gg_http_handler handler;
     void *ud;
@@ -71,12 +72,16 @@ struct gg_http_req {
 };
 
 /* gg_http_router.c */
-int gg_http_route_compile(gg_http_route_def *r, const char *method, const char *pattern);
+int gg_http_route_compile(gg_http_route_def *r, const char *method, const char *pattern,
+                          const char *query);
 void gg_http_route_release(gg_http_route_def *r);
 /* Finds the route for req's method and path, filling its parameters. Returns the route, or
  * NULL with *path_known set when some route has the path under another method (405). */
 const gg_http_route_def *gg_http_route_find(gg_http_server *s, gg_http_req *req, bool *path_known,
                                             char *allow, size_t allowlen);
+/* True when req's query parameters are ones its route takes, each given once; otherwise answers
+ * 400 naming the first offender and returns false. */
+bool gg_http_route_query_ok(gg_http_req *req);
 
 /* gg_http_req.c */
 gg_http_req *gg_http_req_new(gg_http_server *s, struct MHD_Connection *conn, const char *method,

@@ -19,13 +19,15 @@ static size_t split_path(char *path, char **segs, size_t max)
     return n;
 }
 
-int gg_http_route_compile(gg_http_route_def *r, const char *method, const char *pattern)
+int gg_http_route_compile(gg_http_route_def *r, const char *method, const char *pattern,
+                          const char *query)
 {
     memset(r, 0, sizeof(*r));
     if (!pattern || pattern[0] != '/')
         return -1;
     r->method = strdup(method);
     r->pattern = strdup(pattern);
+    r->query = strdup(query ? query : "");
     char *copy = strdup(pattern);
     char *segs[GG_HTTP_MAX_SEGS + 1];
     size_t n = split_path(copy, segs, GG_HTTP_MAX_SEGS);
@@ -47,6 +49,7 @@ void gg_http_route_release(gg_http_route_def *r)
         free(r->segs[i]);
     free(r->method);
     free(r->pattern);
+    free(r->query);
     memset(r, 0, sizeof(*r));
 }
 
@@ -117,4 +120,65 @@ const gg_http_route_def *gg_http_route_find(gg_http_server *s, gg_http_req *req,
     }
     free(copy);
     return found;
+}
+
+/* ---- query parameters ------------------------------------------------------------------------ */
+
+#define MAX_QUERY_NAMES 16
+
+typedef struct query_scan {
+    const char *names[MAX_QUERY_NAMES]; /* the route's, pointing into a copy of its list */
+    unsigned seen[MAX_QUERY_NAMES];
+    size_t nnames;
+    const char *offender; /* the first parameter the route does not take or got twice */
+    bool repeated;
+} query_scan;
+
+static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    (void)value;
+    query_scan *q = cls;
+    for (size_t i = 0; i < q->nnames; i++) {
+        if (strcmp(q->names[i], key) != 0)
+            continue;
+        if (q->seen[i]++ == 0)
+            return MHD_YES;
+        q->offender = key;
+        q->repeated = true;
+        return MHD_NO;
+    }
+    q->offender = key;
+    return MHD_NO;
+}
+
+bool gg_http_route_query_ok(gg_http_req *req)
+{
+    query_scan q = {0};
+    char *list = strdup(req->route->query), *save = NULL;
+    if (!list) {
+        gg_http_reply_problem(req, 500, "internal", "out of memory");
+        return false;
+    }
+    for (char *t = strtok_r(list, " ", &save); t && q.nnames < MAX_QUERY_NAMES;
+         t = strtok_r(NULL, " ", &save))
+        q.names[q.nnames++] = t;
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, scan_arg, &q);
+    bool ok = q.offender == NULL;
+    if (q.repeated) {
+        gg_http_reply_problemf(req, 400, "invalid-parameter",
+                               "query parameter '%s' is given more than once", q.offender);
+    } else if (!ok) {
+        char taken[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < q.nnames && used < sizeof(taken); i++)
+            used += (size_t)snprintf(taken + used, sizeof(taken) - used, "%s%s", i ? ", " : "",
+                                     q.names[i]);
+        gg_http_reply_problemf(req, 400, "invalid-parameter",
+                               "query parameter '%s' is not taken here (this resource takes %s)",
+                               q.offender, q.nnames ? taken : "none");
+    }
+    free(list);
+    return ok;
 }

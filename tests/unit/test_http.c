@@ -85,11 +85,12 @@ static int setup(void **state)
     f->metrics = gg_metrics_new("gridgate_test");
     gg_http_config cfg = {.listen = "127.0.0.1:0", .max_body = 4096, .cors_origin = "*"};
     f->srv = gg_http_new(&cfg, &f->log, f->metrics);
-    assert_int_equal(gg_http_route(f->srv, "GET", "/v1/stations/{id}/latest", 0, h_station, NULL),
+    assert_int_equal(gg_http_route_query(f->srv, "GET", "/v1/stations/{id}/latest", "aspect", 0,
+                                         h_station, NULL),
                      0);
     assert_int_equal(gg_http_route(f->srv, "POST", "/v1/echo", GG_HTTP_JSON_BODY, h_echo, NULL), 0);
     assert_int_equal(gg_http_route(f->srv, "GET", "/silent", 0, h_silent, NULL), 0);
-    assert_int_equal(gg_http_route(f->srv, "GET", "/limit", 0, h_limit, NULL), 0);
+    assert_int_equal(gg_http_route_query(f->srv, "GET", "/limit", "limit", 0, h_limit, NULL), 0);
     assert_int_equal(gg_http_route(f->srv, "GET", "/secret", 0, h_secret, "s3cret"), 0);
     assert_int_equal(gg_http_route(f->srv, "GET", "/defer", 0, h_defer, NULL), 0);
     assert_int_equal(gg_http_start(f->srv), 0);
@@ -252,6 +253,36 @@ static void test_query_long_validation(void **state)
     assert_int_equal(r.status, 400);
 }
 
+/* Each route takes the query parameters it declared, each at most once; anything else is a 400
+ * naming the parameter, before the handler runs, so a typo (?aspects=) is never silently ignored.
+ */
+static void test_undeclared_or_repeated_query_is_400(void **state)
+{
+    static tc_response r;
+    char ct[128];
+    static const char *const bad[] = {
+        "/v1/stations/42/latest?aspects=real_time",                       /* not declared */
+        "/v1/stations/42/latest?aspect=real_time&aspect=edge_prediction", /* repeated */
+        "/v1/stations/42/latest?aspect=real_time&aspect", /* repeated, once without a value */
+        "/limit?limit=5&limit=6",
+        "/limit?=5",
+        "/silent?x=1", /* a route that declares none */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        get(*state, "GET", bad[i], NULL, NULL, &r);
+        assert_int_equal(r.status, 400);
+        assert_non_null(tc_header(&r, "Content-Type", ct, sizeof(ct)));
+        assert_string_equal(ct, "application/problem+json");
+        assert_non_null(strstr(r.body, "\"type\":\"urn:gridgate:problem:invalid-parameter\""));
+        assert_non_null(strstr(r.body, "query parameter"));
+    }
+    get(*state, "GET", "/v1/stations/42/latest?aspect=edge_prediction", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    get(*state, "GET", "/limit?limit=5", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"limit\":5}");
+}
+
 static void test_bearer_token(void **state)
 {
     static tc_response r;
@@ -341,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_keep_alive_reuses_connection),
         cmocka_unit_test(test_handler_without_reply_is_500),
         cmocka_unit_test(test_query_long_validation),
+        cmocka_unit_test(test_undeclared_or_repeated_query_is_400),
         cmocka_unit_test(test_bearer_token),
         cmocka_unit_test(test_deferred_reply),
         cmocka_unit_test(test_cors_preflight_and_header),
