@@ -1,6 +1,8 @@
 /* cache_body: list bodies (see cache_body.h). */
 #include "cache_body.h"
 
+#include "cache_ids.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -51,9 +53,32 @@ void cache_body_list_item(cache_buf *b, size_t i, const char *id, size_t idlen, 
     cache_buf_addc(b, '}');
 }
 
-void cache_body_list_close(cache_buf *b)
+void cache_body_list_close(cache_buf *b, const char *next, size_t nextlen)
 {
-    cache_buf_add(b, "]}", 2);
+    cache_buf_adds(b, "],\"next_cursor\":");
+    if (next)
+        cache_buf_add_json_str(b, next, nextlen);
+    else
+        cache_buf_add(b, "null", 4);
+    cache_buf_addc(b, '}');
+}
+
+bool cache_page_slice(const cache_page *p, size_t n,
+                      const char *(*id)(const void *, size_t, size_t *), const void *ids,
+                      size_t *start, size_t *end)
+{
+    size_t i = 0, len;
+    /* Listings are at most some 10^4 stations, already sorted: a scan costs less than the
+     * sort did. */
+    while (p->after && i < n) {
+        const char *s = id(ids, i, &len);
+        if (cache_id_cmp(s, len, p->after, p->afterlen) > 0)
+            break;
+        i++;
+    }
+    *start = i;
+    *end = n - i > p->limit ? i + p->limit : n;
+    return *end < n;
 }
 
 void cache_body_recent_open(cache_buf *b, const char *id, size_t count)

@@ -1,6 +1,8 @@
 /* cache_doc: stored reading documents and newer-wins order (see cache_doc.h). */
 #include "cache_doc.h"
 
+#include "gg_time.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -43,9 +45,9 @@ static char *put_escaped(char *o, const char *end, const char *s)
 
 size_t cache_doc_format(const gg_record *r, char *buf, size_t len)
 {
-    char num[32], at[GG_RECORD_CREATED_AT_BUFLEN], unit[GG_RECORD_UNIT_MAX * 6 + 1];
+    char num[32], at[GG_TIME_BUFLEN], unit[GG_RECORD_UNIT_MAX * 6 + 1];
     format_number(r->modality, num, sizeof(num));
-    if (gg_record_format_created_at(r->created_at_us, at, sizeof(at)) != 0)
+    if (gg_time_format_us(r->created_at_us, at, sizeof(at)) != 0)
         return 0;
     char *u = put_escaped(unit, unit + sizeof(unit), r->unit);
     if (!u)
@@ -56,14 +58,14 @@ size_t cache_doc_format(const gg_record *r, char *buf, size_t len)
     if (r->has_correlation_id)
         n = snprintf(buf, len,
                      "{\"station_id\":\"%s\",\"temporal_aspect\":\"%s\",\"modality\":%s,"
-                     "\"unit\":\"%s\",\"created_at\":%s,\"created_at_us\":%" PRId64
+                     "\"unit\":\"%s\",\"created_at\":\"%s\",\"created_at_us\":%" PRId64
                      ",\"correlation_id\":\"%s\"}",
                      r->station_id, aspect ? aspect : "", num, unit, at, r->created_at_us,
                      r->correlation_id);
     else
         n = snprintf(buf, len,
                      "{\"station_id\":\"%s\",\"temporal_aspect\":\"%s\",\"modality\":%s,"
-                     "\"unit\":\"%s\",\"created_at\":%s,\"created_at_us\":%" PRId64 "}",
+                     "\"unit\":\"%s\",\"created_at\":\"%s\",\"created_at_us\":%" PRId64 "}",
                      r->station_id, aspect ? aspect : "", num, unit, at, r->created_at_us);
     if (n < 0 || (size_t)n >= len)
         return 0;

@@ -2,14 +2,15 @@
  * that decides which of two readings is the newer one.
  *
  *   {"station_id":"3","temporal_aspect":"real_time","modality":421,"unit":"MW",
- *    "created_at":1764000000.001471,"created_at_us":1764000000001471,
+ *    "created_at":"2025-11-24T16:00:00.001471Z","created_at_us":1764000000001471,
  *    "correlation_id":"906f764e-4cc5-4d3b-9d3e-2f1a8b0f9c11"}
  *
  * The text is a pure function of the reading (fixed field order, shortest round-trip number
  * text, correlation_id only when the reading has one), so a duplicate produces the same bytes
  * on every replica: the recent set deduplicates on them and the ETag of a reading is stable.
- * created_at keeps the producer's exact microseconds as decimal text; created_at_us is the same
- * instant as an integer for clients that compare times.
+ * created_at is RFC 3339 in UTC with the producer's exact microseconds, as gridgate-ingest
+ * serves it too (gg_time); created_at_us is the same instant as an integer for clients that
+ * compare times.
  *
  * Newer-wins order, shared with the Lua step in Redis: greater created_at_us wins; on a tie the
  * greater correlation id (absent counts as empty); then the greater document bytes. Comparisons

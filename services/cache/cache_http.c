@@ -13,6 +13,9 @@
 
 #define CACHE_CONTROL "no-cache"
 #define JSON_TYPE     "application/json"
+/* Stations per page of GET /v1/stations: the bounds of every paged list of the API. */
+#define CACHE_PAGE_DEFAULT 100
+#define CACHE_PAGE_MAX     1000
 
 /* ---- parameters ----------------------------------------------------------------------------- */
 
@@ -93,7 +96,7 @@ static bool reply_read_failure(gg_http_req *req, cache_read rc, const char *err)
 
 static void reply_unknown_station(gg_http_req *req, const char *id)
 {
-    gg_http_reply_problemf(req, 404, "station-not-found", "station %s has no readings", id);
+    gg_http_reply_problemf(req, 404, "not-found", "station %s has no readings", id);
 }
 
 /* ---- GET /v1/stations/{id}/latest ------------------------------------------------------------ */
@@ -108,7 +111,7 @@ static void latest_from_redis(gg_http_req *req, cache_ctx *ctx, const char *id, 
         cache_buf_free(&b);
     } else if (rc == CACHE_READ_NOT_FOUND) {
         cache_buf_free(&b);
-        gg_http_reply_problemf(req, 404, "station-not-found", "station %s has no %s reading", id,
+        gg_http_reply_problemf(req, 404, "not-found", "station %s has no %s reading", id,
                                gg_aspect_name(aspect));
     } else {
         reply_buf(req, &b);
@@ -141,7 +144,7 @@ static void handle_latest(gg_http_req *req, void *ud)
         reply_unknown_station(req, id);
         break;
     case CACHE_LOOKUP_NO_VALUE:
-        gg_http_reply_problemf(req, 404, "station-not-found", "station %s has no %s reading", id,
+        gg_http_reply_problemf(req, 404, "not-found", "station %s has no %s reading", id,
                                gg_aspect_name(aspect));
         break;
     case CACHE_LOOKUP_NO_MEMORY:
@@ -202,16 +205,35 @@ static void handle_many(gg_http_req *req, void *ud)
 
 /* ---- GET /v1/stations ----------------------------------------------------------------------- */
 
+/* limit and cursor, as every paged list of the API takes them. */
+static bool page_params(gg_http_req *req, cache_page *page)
+{
+    long limit;
+    if (!gg_http_query_long(req, "limit", 1, CACHE_PAGE_MAX, CACHE_PAGE_DEFAULT, &limit))
+        return false;
+    const char *cursor = gg_http_query(req, "cursor");
+    if (cursor && !gg_record_station_id_valid(cursor, strlen(cursor))) {
+        gg_http_reply_problem(req, 400, "invalid-parameter",
+                              "query parameter 'cursor' is not a cursor this service gave out");
+        return false;
+    }
+    *page = (cache_page){(size_t)limit, cursor, cursor ? strlen(cursor) : 0};
+    return true;
+}
+
 static void handle_list(gg_http_req *req, void *ud)
 {
     cache_ctx *ctx = ud;
+    cache_page page;
+    if (!page_params(req, &page))
+        return;
     cache_buf b;
     cache_buf_init(&b);
-    if (cache_store_list(ctx->store, &b)) {
+    if (cache_store_list(ctx->store, &page, &b)) {
         gg_counter_add(ctx->stats.lookups_memory, 1);
     } else {
         char err[256];
-        cache_read rc = cache_read_list(ctx, &b, err, sizeof(err));
+        cache_read rc = cache_read_list(ctx, &page, &b, err, sizeof(err));
         if (reply_read_failure(req, rc, err)) {
             cache_buf_free(&b);
             return;
@@ -247,10 +269,12 @@ static void handle_recent(gg_http_req *req, void *ud)
 int cache_http_mount(cache_ctx *ctx)
 {
     gg_http_server *s = ctx->svc.http;
-    if (gg_http_route(s, "GET", "/v1/stations", 0, handle_list, ctx) != 0 ||
-        gg_http_route(s, "GET", "/v1/stations/{id}/latest", 0, handle_latest, ctx) != 0 ||
-        gg_http_route(s, "GET", "/v1/stations/{id}/recent", 0, handle_recent, ctx) != 0 ||
-        gg_http_route(s, "GET", "/v1/latest", 0, handle_many, ctx) != 0)
+    if (gg_http_route_query(s, "GET", "/v1/stations", "limit cursor", 0, handle_list, ctx) != 0 ||
+        gg_http_route_query(s, "GET", "/v1/stations/{id}/latest", "aspect", 0, handle_latest,
+                            ctx) != 0 ||
+        gg_http_route_query(s, "GET", "/v1/stations/{id}/recent", "limit", 0, handle_recent, ctx) !=
+            0 ||
+        gg_http_route_query(s, "GET", "/v1/latest", "stations aspect", 0, handle_many, ctx) != 0)
         return -1;
     return 0;
 }

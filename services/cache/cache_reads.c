@@ -201,7 +201,15 @@ static cache_read scan_index(reader *r, cache_id **ids, size_t *n, redisReply **
     return rc;
 }
 
-cache_read cache_read_list(cache_ctx *ctx, cache_buf *out, char *err, size_t errlen)
+static const char *listed_id(const void *ids, size_t i, size_t *len)
+{
+    const cache_id *id = &((const cache_id *)ids)[i];
+    *len = id->len;
+    return id->s;
+}
+
+cache_read cache_read_list(cache_ctx *ctx, const cache_page *page, cache_buf *out, char *err,
+                           size_t errlen)
 {
     reader r;
     cache_read rc = reader_open(&r, ctx, err, errlen);
@@ -209,7 +217,8 @@ cache_read cache_read_list(cache_ctx *ctx, cache_buf *out, char *err, size_t err
         return rc;
     cache_id *ids = NULL;
     redisReply **scans = NULL, **reps = NULL;
-    size_t n = 0, nscans = 0;
+    size_t n = 0, nscans = 0, start = 0, end = 0;
+    bool more = false;
     rc = scan_index(&r, &ids, &n, &scans, &nscans);
     if (rc == CACHE_READ_OK) {
         qsort(ids, n, sizeof(*ids), id_cmp);
@@ -220,20 +229,23 @@ cache_read cache_read_list(cache_ctx *ctx, cache_buf *out, char *err, size_t err
                 ids[k++] = ids[i];
         }
         n = k;
-        reps = calloc(n ? n : 1, sizeof(*reps));
-        rc = reps ? get_latest_many(&r, ids, n, GG_ASPECT_REAL_TIME, reps) : CACHE_READ_BAD_REPLY;
+        /* Only the page's stations are fetched. */
+        more = cache_page_slice(page, n, listed_id, ids, &start, &end);
+        reps = calloc(end > start ? end - start : 1, sizeof(*reps));
+        rc = reps ? get_latest_many(&r, ids + start, end - start, GG_ASPECT_REAL_TIME, reps)
+                  : CACHE_READ_BAD_REPLY;
     }
     if (rc == CACHE_READ_OK) {
-        cache_body_list_open(out, n);
-        for (size_t i = 0; i < n; i++) {
+        cache_body_list_open(out, end - start);
+        for (size_t i = start; i < end; i++) {
             size_t len;
-            const char *doc = doc_of(reps[i], &len);
-            cache_body_list_item(out, i, ids[i].s, ids[i].len, doc, len);
+            const char *doc = doc_of(reps[i - start], &len);
+            cache_body_list_item(out, i - start, ids[i].s, ids[i].len, doc, len);
         }
-        cache_body_list_close(out);
+        cache_body_list_close(out, more ? ids[end - 1].s : NULL, more ? ids[end - 1].len : 0);
     }
     if (reps)
-        free_replies(reps, n);
+        free_replies(reps, end - start);
     for (size_t i = 0; i < nscans; i++)
         freeReplyObject(scans[i]);
     free(scans);

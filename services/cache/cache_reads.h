@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "cache.h"
+#include "cache_body.h"
 #include "cache_buf.h"
 #include "cache_ids.h"
 
@@ -26,7 +27,8 @@ cache_read cache_read_latest(cache_ctx *ctx, const char *id, gg_aspect aspect, c
 cache_read cache_read_many(cache_ctx *ctx, const cache_id *ids, size_t n, gg_aspect aspect,
                            cache_buf *out, char *err, size_t errlen);
 /* The GET /v1/stations body into out. */
-cache_read cache_read_list(cache_ctx *ctx, cache_buf *out, char *err, size_t errlen);
+cache_read cache_read_list(cache_ctx *ctx, const cache_page *page, cache_buf *out, char *err,
+                           size_t errlen);
 /* The newest limit readings of the station, oldest first, as the recent body; NOT_FOUND when
  * the station has none. */
 cache_read cache_read_recent(cache_ctx *ctx, const char *id, long limit, cache_buf *out, char *err,

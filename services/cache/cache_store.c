@@ -307,26 +307,34 @@ static int entry_cmp(const void *a, const void *b)
     return cache_id_cmp(x->id, x->idlen, y->id, y->idlen);
 }
 
-bool cache_store_list(cache_store *s, cache_buf *out)
+static const char *entry_id(const void *all, size_t i, size_t *len)
+{
+    const cache_entry *e = ((const cache_entry *const *)all)[i];
+    *len = e->idlen;
+    return e->id;
+}
+
+bool cache_store_list(cache_store *s, const cache_page *page, cache_buf *out)
 {
     pthread_rwlock_rdlock(&s->lock);
     bool ok = s->coherent;
     const cache_table *t = s->table;
     const cache_entry **all = ok ? malloc((t->count + 1) * sizeof(*all)) : NULL;
     if (all) {
-        size_t n = 0;
+        size_t n = 0, start, end;
         for (size_t i = 0; i <= t->mask; i++) {
             for (const cache_entry *e = t->buckets[i]; e; e = e->next)
                 all[n++] = e;
         }
         qsort(all, n, sizeof(*all), entry_cmp);
-        cache_body_list_open(out, n);
-        for (size_t i = 0; i < n; i++) {
+        bool more = cache_page_slice(page, n, entry_id, all, &start, &end);
+        cache_body_list_open(out, end - start);
+        for (size_t i = start; i < end; i++) {
             const cache_val *v = all[i]->val[GG_ASPECT_REAL_TIME];
-            cache_body_list_item(out, i, all[i]->id, all[i]->idlen, v ? v->doc : NULL,
+            cache_body_list_item(out, i - start, all[i]->id, all[i]->idlen, v ? v->doc : NULL,
                                  v ? v->len : 0);
         }
-        cache_body_list_close(out);
+        cache_body_list_close(out, more ? all[end - 1]->id : NULL, more ? all[end - 1]->idlen : 0);
         free(all);
     } else if (ok) {
         out->failed = true;

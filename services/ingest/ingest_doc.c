@@ -2,9 +2,9 @@
 #include "ingest_doc.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 const char *ingest_reason_code(int reason)
 {
@@ -61,39 +61,20 @@ bool ingest_doc_build(bson_t *doc, const gg_record *r, const ingest_origin *o,
 
 /* ---- back to JSON ------------------------------------------------------------------------ */
 
-static int format_time(int64_t sec, long frac, int digits, char *buf, size_t len)
+/* A whole number as a JSON integer (-204, not -204.0), as the cache and the producers write it:
+ * every gridgate API gives a reading's modality the same text. Beyond 2^53 a double no longer
+ * holds every integer, so those stay reals. */
+static json_t *number_json(double v)
 {
-    struct tm tm;
-    time_t t = (time_t)sec;
-    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-        goto fail;
-    int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%0*ldZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, digits, frac);
-    if (n < 0 || (size_t)n >= len)
-        goto fail;
-    return 0;
-fail:
-    if (len > 0)
-        buf[0] = '\0';
-    return -1;
-}
-
-int ingest_format_time_us(int64_t us, char *buf, size_t len)
-{
-    int64_t sec = floor_div(us, 1000000);
-    return format_time(sec, (long)(us - sec * 1000000), 6, buf, len);
-}
-
-int ingest_format_time_ms(int64_t ms, char *buf, size_t len)
-{
-    int64_t sec = floor_div(ms, 1000);
-    return format_time(sec, (long)(ms - sec * 1000), 3, buf, len);
+    if (nearbyint(v) == v && fabs(v) < 9007199254740992.0)
+        return json_integer((json_int_t)v);
+    return json_real(v);
 }
 
 /* A BSON value as the JSON the REST replies use; NULL when its type has no place there. */
 static json_t *value_json(const bson_iter_t *it)
 {
-    char buf[INGEST_TIME_BUFLEN];
+    char buf[GG_TIME_BUFLEN];
     switch (bson_iter_type(it)) {
     case BSON_TYPE_UTF8: {
         uint32_t n = 0;
@@ -101,13 +82,13 @@ static json_t *value_json(const bson_iter_t *it)
         return json_stringn(s, n); /* NULL (rendered null) when not UTF-8 */
     }
     case BSON_TYPE_DOUBLE:
-        return json_real(bson_iter_double(it));
+        return number_json(bson_iter_double(it));
     case BSON_TYPE_INT32:
         return json_integer(bson_iter_int32(it));
     case BSON_TYPE_INT64:
         return json_integer(bson_iter_int64(it));
     case BSON_TYPE_DATE_TIME:
-        if (ingest_format_time_ms(bson_iter_date_time(it), buf, sizeof(buf)) != 0)
+        if (gg_time_format_ms(bson_iter_date_time(it), buf, sizeof(buf)) != 0)
             return NULL;
         return json_string(buf);
     default:
@@ -134,22 +115,31 @@ static int64_t field_int64(const bson_t *doc, const char *name, int *found)
 
 json_t *ingest_doc_to_json(const bson_t *doc)
 {
-    char when[INGEST_TIME_BUFLEN];
+    char when[GG_TIME_BUFLEN];
     int have_us = 0;
     int64_t us = field_int64(doc, "created_at_us", &have_us);
     /* created_at_us is exact; the date field only has milliseconds. */
-    json_t *created = have_us && ingest_format_time_us(us, when, sizeof(when)) == 0
+    json_t *created = have_us && gg_time_format_us(us, when, sizeof(when)) == 0
                           ? json_string(when)
                           : field_json(doc, "created_at");
     json_t *kafka =
         json_pack("{s:o, s:o, s:o}", "topic", field_json(doc, "kafka.topic"), "partition",
                   field_json(doc, "kafka.partition"), "offset", field_json(doc, "kafka.offset"));
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "station_id",
-                     field_json(doc, "station_id"), "modality", field_json(doc, "modality"), "unit",
-                     field_json(doc, "unit"), "temporal_aspect", field_json(doc, "temporal_aspect"),
-                     "created_at", created, "created_at_us",
-                     have_us ? json_integer(us) : json_null(), "correlation_id",
-                     field_json(doc, "correlation_id"), "schema_version",
-                     field_json(doc, "schema_version"), "kafka", kafka, "ingested_at",
-                     field_json(doc, "ingested_at"));
+    /* The reading as the cache serves it (same members, same order), then what the store adds. */
+    json_t *out =
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "station_id", field_json(doc, "station_id"),
+                  "temporal_aspect", field_json(doc, "temporal_aspect"), "modality",
+                  field_json(doc, "modality"), "unit", field_json(doc, "unit"), "created_at",
+                  created, "created_at_us", have_us ? json_integer(us) : json_null());
+    json_t *cid = field_json(doc, "correlation_id");
+    if (out && !json_is_null(cid))
+        json_object_set(out, "correlation_id", cid); /* absent when the producer sent none */
+    json_decref(cid);
+    json_t *stored =
+        json_pack("{s:o, s:o, s:o}", "schema_version", field_json(doc, "schema_version"), "kafka",
+                  kafka, "ingested_at", field_json(doc, "ingested_at"));
+    if (out && stored)
+        json_object_update(out, stored);
+    json_decref(stored);
+    return out;
 }

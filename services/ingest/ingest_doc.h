@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "gg_record.h"
+#include "gg_time.h"
 
 /* Dead-letter reasons: the parser's, plus the store refusing a document for good. */
 #define INGEST_REASON_STORE_REJECTED GG_RECORD_REASON_COUNT
@@ -46,16 +47,12 @@ void ingest_doc_id(const gg_record *r, const ingest_origin *o, char *buf, size_t
 bool ingest_doc_build(bson_t *doc, const gg_record *r, const ingest_origin *o,
                       int64_t ingested_at_ms);
 
-/* The REST shape of a stored document: {station_id, modality, unit, temporal_aspect, created_at
- * (RFC 3339, microseconds), created_at_us, correlation_id, schema_version, kafka {topic,
- * partition, offset}, ingested_at (RFC 3339, milliseconds)}. Fields missing from the document
- * come out as null, so a document written by something else still renders. Caller owns it. */
+/* The REST shape of a stored document: the reading as every gridgate API writes it
+ * {station_id, temporal_aspect, modality (whole numbers as integers), unit, created_at (RFC 3339,
+ * microseconds), created_at_us, correlation_id (absent when the producer sent none)}, then
+ * schema_version, kafka {topic, partition, offset} and ingested_at (RFC 3339, milliseconds).
+ * Other fields missing from the document come out as null, so a document written by something
+ * else still renders. Caller owns it. */
 json_t *ingest_doc_to_json(const bson_t *doc);
-
-/* "2025-11-24T16:00:00.001471Z" (us) and "2025-11-24T16:00:00.001Z" (ms), UTC. Return 0, or -1
- * when buf is too small or the time is out of the years 0..9999. */
-#define INGEST_TIME_BUFLEN 32
-int ingest_format_time_us(int64_t us, char *buf, size_t len);
-int ingest_format_time_ms(int64_t ms, char *buf, size_t len);
 
 #endif

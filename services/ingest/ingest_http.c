@@ -23,7 +23,8 @@ static void handle_status(gg_http_req *req, void *ud)
 int ingest_http_mount(ingest_ctx *ctx)
 {
     gg_http_server *s = ctx->svc.http;
-    if (gg_http_route(s, "GET", "/v1/stations/{id}/readings", 0, ingest_query_station, ctx) != 0 ||
+    if (gg_http_route_query(s, "GET", "/v1/readings", "station from to limit cursor", 0,
+                            ingest_query_station, ctx) != 0 ||
         gg_http_route(s, "GET", "/v1/readings/{correlation_id}", 0, ingest_query_reading, ctx) !=
             0 ||
         gg_http_route(s, "POST", "/v1/readings", GG_HTTP_RAW_BODY, ingest_post_readings, ctx) !=

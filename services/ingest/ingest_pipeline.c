@@ -473,7 +473,7 @@ json_t *ingest_pipeline_status(ingest_ctx *ctx)
 {
     ingest_pipeline *p = &ctx->pipe;
     gg_kafka_consumer *c = p->consumer;
-    char kerr[256] = "", at[INGEST_TIME_BUFLEN];
+    char kerr[256] = "", at[GG_TIME_BUFLEN];
     int64_t kerr_ms = 0;
     json_t *last = json_null();
     if (c)
@@ -482,7 +482,7 @@ json_t *ingest_pipeline_status(ingest_ctx *ctx)
     /* The newer of the pipeline's own error and the consumer's. */
     const char *msg = p->last_error_ms >= kerr_ms ? p->last_error : kerr;
     int64_t msg_ms = p->last_error_ms >= kerr_ms ? p->last_error_ms : kerr_ms;
-    if (msg_ms > 0 && ingest_format_time_ms(msg_ms, at, sizeof(at)) == 0)
+    if (msg_ms > 0 && gg_time_format_ms(msg_ms, at, sizeof(at)) == 0)
         last = json_pack("{s:s, s:s}", "message", msg, "at", at);
     pthread_mutex_unlock(&p->lock);
     return json_pack("{s:b, s:o, s:o, s:I, s:o}", "paused", c ? gg_kafka_consumer_paused(c) : 0,

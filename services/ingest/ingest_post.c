@@ -1,12 +1,14 @@
 /* ingest_post: POST /v1/readings, how curl users and small producers feed the pipeline.
  *
- * The body is one reading or an array of them in the wire format. Each is checked with the
+ * The body is one reading or an array of them, each in the shape the read endpoints answer
+ * with or in the Kafka wire format (what producers already send). Each is checked with the
  * same parser the consumer uses, so what is accepted here is never dead-lettered later; good
  * ones are produced to the readings topic keyed by station id, and the answer (202) waits
  * until Kafka has acknowledged them. A reading without a correlation id gets a fresh one,
  * returned in the answer, so every accepted reading can be fetched by id; a client that may
  * resend a body after a timeout sends its own ids, which is what makes the resend harmless. */
 #include "ingest.h"
+#include "ingest_cursor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,10 +53,53 @@ static int json_content_type(const char *ct)
            (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
-/* Checks one item and, when it is a reading, prepares what goes to Kafka. */
-static void check_item(ingest_ctx *ctx, json_t *item, post_item *out)
+/* Copies member name of from into to, when from has it. */
+static void copy_member(json_t *to, const char *to_name, const json_t *from, const char *name)
 {
+    json_t *v = json_object_get(from, name);
+    if (v)
+        json_object_set(to, to_name, v);
+}
+
+/* An item in the shape the read endpoints answer with ({station_id, temporal_aspect, modality,
+ * unit, created_at: RFC 3339, correlation_id}, so a reading read back can be posted as is) as
+ * the wire envelope the record parser judges; members only the store adds (created_at_us,
+ * kafka, ingested_at, schema_version) are ignored. NULL with out's reason set when created_at
+ * is not an RFC 3339 time. Items that have a payload are envelopes already: returned as is. */
+static json_t *as_envelope(json_t *item, post_item *out)
+{
+    if (!json_is_object(item) || json_object_get(item, "payload"))
+        return json_incref(item);
+    json_t *payload = json_object(), *env = json_object();
+    copy_member(payload, "sensor_id", item, "station_id");
+    copy_member(payload, "modality", item, "modality");
+    copy_member(payload, "unit", item, "unit");
+    copy_member(payload, "temporal_aspect", item, "temporal_aspect");
+    json_object_set_new(env, "payload", payload);
+    copy_member(env, "correlation_id", item, "correlation_id");
+    const json_t *at = json_object_get(item, "created_at");
+    int64_t us;
+    if (json_is_string(at) && ingest_time_parse(json_string_value(at), &us) == 0) {
+        /* A double holds every microsecond the parser accepts (see gg_record.h). */
+        json_object_set_new(env, "created_at", json_real((double)us / 1e6));
+    } else if (at) {
+        out->reason = GG_RECORD_CREATED_AT_BAD_TYPE;
+        snprintf(out->why, sizeof(out->why), "created_at must be an RFC 3339 time");
+        json_decref(env);
+        return NULL;
+    }
+    json_object_set_new(env, "schema_version", json_integer(1));
+    return env;
+}
+
+/* Checks one item and, when it is a reading, prepares what goes to Kafka. */
+static void check_item(ingest_ctx *ctx, json_t *given, post_item *out)
+{
+    json_t *item = as_envelope(given, out);
+    if (!item)
+        return;
     char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(item);
     if (!text) {
         out->reason = GG_RECORD_MALFORMED_JSON;
         snprintf(out->why, sizeof(out->why), "item cannot be serialised");
@@ -142,8 +187,8 @@ static void produce_and_reply(ingest_ctx *ctx, gg_http_req *req, post_item *item
     gg_counter_add(ctx->m.posted_accepted, ok);
     gg_counter_add(ctx->m.posted_rejected, n - good);
     if (good == 0) {
-        reply_problem_items(req, 400, "invalid-readings", "Bad Request",
-                            "no item is a valid reading", results);
+        reply_problem_items(req, 400, "invalid-body", "Bad Request", "no item is a valid reading",
+                            results);
     } else if (ok == 0) {
         gg_health_report(ctx->dep_kafka, false, err);
         gg_http_add_header(req, "Retry-After", "1");
@@ -166,7 +211,7 @@ static json_t *body_items(gg_http_req *req)
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        gg_http_reply_problemf(req, 400, "invalid-body", "the body is not JSON: %s (line %d)",
+        gg_http_reply_problemf(req, 400, "invalid-json", "the body is not JSON: %s (line %d)",
                                jerr.text, jerr.line);
         return NULL;
     }
@@ -189,7 +234,7 @@ void ingest_post_readings(gg_http_req *req, void *ud)
 {
     ingest_ctx *ctx = ud;
     if (!ctx->cfg.api_token || !*ctx->cfg.api_token) {
-        gg_http_reply_problem(req, 403, "writes-disabled",
+        gg_http_reply_problem(req, 403, "forbidden",
                               "writing readings is disabled: no API token is configured");
         return;
     }

@@ -16,19 +16,21 @@ static int64_t floor_ms(int64_t us)
 }
 
 /* Failures to reach the store are outages (503, reported to the health module); anything the
- * store answered is a bug or a limit of the store (500). */
+ * store answered is a bug or a limit of the store (502, as every service answers a dependency's
+ * error). */
 static void reply_store_error(ingest_ctx *ctx, gg_http_req *req, const bson_error_t *e)
 {
     if (e->domain == MONGOC_ERROR_SERVER || e->domain == MONGOC_ERROR_QUERY) {
         gg_error(&ctx->svc.log, "store query failed", "{s:s, s:i}", "error", e->message, "code",
                  (int)e->code);
-        gg_http_reply_problemf(req, 500, "store-error", "the store refused the query: %s",
+        gg_http_reply_problemf(req, 502, "mongodb-error", "mongodb refused the query: %s",
                                e->message);
         return;
     }
     gg_health_report(ctx->dep_mongo, false, e->message);
     gg_http_add_header(req, "Retry-After", "1");
-    gg_http_reply_problemf(req, 503, "store-unavailable", "mongodb is unavailable: %s", e->message);
+    gg_http_reply_problemf(req, 503, "mongodb-unavailable", "mongodb is unavailable: %s",
+                           e->message);
 }
 
 typedef struct station_query {
@@ -56,10 +58,12 @@ static int time_param(gg_http_req *req, const char *name, int64_t *us, int *has)
 static int read_params(gg_http_req *req, station_query *q)
 {
     memset(q, 0, sizeof(*q));
-    q->station = gg_http_param(req, "id");
+    q->station = gg_http_query(req, "station");
     if (!q->station || !gg_record_station_id_valid(q->station, strlen(q->station))) {
-        gg_http_reply_problem(req, 400, "invalid-station-id",
-                              "a station id is 1 to 64 characters of A-Z a-z 0-9 . _ -");
+        gg_http_reply_problemf(req, 400, "invalid-parameter",
+                               "query parameter 'station' must be a station id: 1-%d characters "
+                               "of A-Z a-z 0-9 . _ -",
+                               GG_RECORD_STATION_MAX);
         return -1;
     }
     if (!gg_http_query_long(req, "limit", 1, INGEST_PAGE_MAX, INGEST_PAGE_DEFAULT, &q->limit) ||
@@ -68,7 +72,7 @@ static int read_params(gg_http_req *req, station_query *q)
         return -1;
     const char *cursor = gg_http_query(req, "cursor");
     if (cursor && ingest_cursor_decode(cursor, &q->cursor) != 0) {
-        gg_http_reply_problem(req, 400, "invalid-cursor",
+        gg_http_reply_problem(req, 400, "invalid-parameter",
                               "query parameter 'cursor' is not a cursor this service gave out");
         return -1;
     }
@@ -196,8 +200,9 @@ void ingest_query_reading(gg_http_req *req, void *ud)
     char id[GG_RECORD_UUID_LEN + 1];
     const char *given = gg_http_param(req, "correlation_id");
     if (!given || uuid_lower(given, id) != 0) {
-        gg_http_reply_problem(req, 400, "invalid-correlation-id",
-                              "a correlation id is a UUID: 8-4-4-4-12 hexadecimal digits");
+        gg_http_reply_problem(req, 400, "invalid-parameter",
+                              "path parameter 'correlation_id' must be a UUID: 8-4-4-4-12 "
+                              "hexadecimal digits");
         return;
     }
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));

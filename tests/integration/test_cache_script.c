@@ -338,10 +338,26 @@ static void test_redis_reads_match_memory(void **state)
     cache_buf mem, red;
     cache_buf_init(&mem);
     cache_buf_init(&red);
-    assert_true(cache_store_list(store, &mem));
-    assert_int_equal(cache_read_list(&f->ctx, &red, err, sizeof(err)), CACHE_READ_OK);
+    const cache_page all = {1000, NULL, 0}, first = {2, NULL, 0}, second = {2, "2", 1};
+    assert_true(cache_store_list(store, &all, &mem));
+    assert_int_equal(cache_read_list(&f->ctx, &all, &red, err, sizeof(err)), CACHE_READ_OK);
     assert_string_equal(red.data, mem.data);
     assert_non_null(strstr(mem.data, "\"count\":3"));
+    assert_non_null(strstr(mem.data, "\"next_cursor\":null"));
+    /* Pages: the same slices from memory and from Redis, each station once. */
+    cache_buf_reset(&mem);
+    cache_buf_reset(&red);
+    assert_true(cache_store_list(store, &first, &mem));
+    assert_int_equal(cache_read_list(&f->ctx, &first, &red, err, sizeof(err)), CACHE_READ_OK);
+    assert_string_equal(red.data, mem.data);
+    assert_non_null(strstr(mem.data, "\"count\":2"));
+    assert_non_null(strstr(mem.data, "\"next_cursor\":\"10\""));
+    cache_buf_reset(&mem);
+    cache_buf_reset(&red);
+    assert_true(cache_store_list(store, &second, &mem));
+    assert_int_equal(cache_read_list(&f->ctx, &second, &red, err, sizeof(err)), CACHE_READ_OK);
+    assert_string_equal(red.data, mem.data);
+    assert_non_null(strstr(mem.data, "\"count\":2,\"stations\":[{\"station_id\":\"10\""));
 
     cache_id ids[] = {{"s-9", 3}, {"2", 1}, {"77", 2}};
     cache_buf_reset(&mem);
@@ -401,7 +417,8 @@ static void test_unreachable_redis_is_unavailable(void **state)
                      CACHE_READ_UNAVAILABLE);
     assert_true(strlen(err) > 0);
     /* Within the backoff window the pool answers without trying. */
-    assert_int_equal(cache_read_list(&f->ctx, &b, err, sizeof(err)), CACHE_READ_UNAVAILABLE);
+    assert_int_equal(cache_read_list(&f->ctx, &(cache_page){10, NULL, 0}, &b, err, sizeof(err)),
+                     CACHE_READ_UNAVAILABLE);
     assert_non_null(strstr(err, "next connection attempt"));
     cache_item it;
     make_item(&it, "1", GG_ASPECT_REAL_TIME, 1, 1, NULL);

@@ -41,7 +41,8 @@ static void test_document_fields(void **state)
     char doc[CACHE_DOC_MAX];
     format(&r, doc);
     assert_string_equal(doc, "{\"station_id\":\"3\",\"temporal_aspect\":\"real_time\","
-                             "\"modality\":421,\"unit\":\"MW\",\"created_at\":1694902173.122458,"
+                             "\"modality\":421,\"unit\":\"MW\","
+                             "\"created_at\":\"2023-09-16T22:09:33.122458Z\","
                              "\"created_at_us\":1694902173122458,"
                              "\"correlation_id\":\"906f764e-4cc5-4d3b-9d3e-2f1a8b0f9c11\"}");
     cache_doc_info info;

@@ -130,7 +130,7 @@ static void test_incoherent_store_answers_nothing(void **state)
     cache_buf_init(&b);
     cache_id ids[] = {{"1", 1}};
     assert_false(cache_store_many(s, ids, 1, GG_ASPECT_REAL_TIME, &b));
-    assert_false(cache_store_list(s, &b));
+    assert_false(cache_store_list(s, &(cache_page){10, NULL, 0}, &b));
     assert_int_equal(b.len, 0);
     /* A reload brings it back, with exactly what the reload found. */
     cache_table *t = cache_table_new();
@@ -155,7 +155,7 @@ static void test_list_and_many_bodies(void **state)
     apply(s, "s-1", "edge_prediction", 30, 31);
     cache_buf b;
     cache_buf_init(&b);
-    assert_true(cache_store_list(s, &b));
+    assert_true(cache_store_list(s, &(cache_page){1000, NULL, 0}, &b));
     json_t *j = json_loadb(b.data, b.len, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "count")), 3);
@@ -169,7 +169,22 @@ static void test_list_and_many_bodies(void **state)
                          json_object_get(json_array_get(st, 1), "latest"), "modality")),
                      10);
     assert_true(json_is_null(json_object_get(json_array_get(st, 2), "latest")));
+    assert_true(json_is_null(json_object_get(j, "next_cursor")));
     json_decref(j);
+
+    /* Paged: two stations, then what follows the cursor (the last id given out), once each. */
+    cache_buf_reset(&b);
+    assert_true(cache_store_list(s, &(cache_page){2, NULL, 0}, &b));
+    assert_non_null(strstr(b.data, "\"count\":2,"));
+    assert_non_null(strstr(b.data, "\"next_cursor\":\"10\"}"));
+    cache_buf_reset(&b);
+    assert_true(cache_store_list(s, &(cache_page){2, "10", 2}, &b));
+    assert_non_null(strstr(b.data, "{\"count\":1,\"stations\":[{\"station_id\":\"s-1\""));
+    assert_non_null(strstr(b.data, "\"next_cursor\":null}"));
+    /* A cursor between stations (one gone meanwhile) resumes after it. */
+    cache_buf_reset(&b);
+    assert_true(cache_store_list(s, &(cache_page){5, "3", 1}, &b));
+    assert_non_null(strstr(b.data, "{\"count\":2,\"stations\":[{\"station_id\":\"10\""));
 
     cache_buf_reset(&b);
     cache_id ids[] = {{"s-1", 3}, {"404", 3}};
