@@ -8,6 +8,8 @@ what the shared HTTP layer does for every route, so no fragment has to repeat it
 
   - the optional X-Request-Id request header on every path, and the X-Request-Id response
     header on every response (the HTTP layer sets it on each answer);
+  - 400 on every operation: a query parameter the operation does not take, or one given twice,
+    is refused by the router;
   - 404 on every operation whose path has a parameter: an empty parameter or one holding a
     slash makes a path no route has;
   - 400 (not JSON), 413 (too large) and 415 (not JSON) on every operation that takes a JSON
@@ -126,6 +128,8 @@ def add_common_responses(path, op):
     if takes_json_body(op):
         common += [("400", "InvalidJson"), ("413", "PayloadTooLarge"),
                    ("415", "UnsupportedMediaType")]
+    else:
+        common.append(("400", "InvalidParameter"))
     for status, name in common:
         responses.setdefault(status, {"$ref": f"#/components/responses/{name}"})
     op["responses"] = dict(sorted(responses.items(), key=lambda kv: str(kv[0])))

@@ -27,7 +27,8 @@ BASE = {
                                      "schema": {"type": "string"}}},
         "headers": {"RequestId": {"schema": {"type": "string"}}},
         "responses": {name: {"description": name} for name in
-                      ("NotFound", "InvalidJson", "PayloadTooLarge", "UnsupportedMediaType")},
+                      ("NotFound", "InvalidJson", "InvalidParameter", "PayloadTooLarge",
+                       "UnsupportedMediaType")},
     },
 }
 
@@ -70,6 +71,7 @@ def test_merges_paths_and_adds_what_the_http_layer_does(tmp_path):
     assert doc["components"]["schemas"]["OneThing"] == {"type": "string"}
     a = doc["paths"]["/a/{id}"]["get"]["responses"]
     assert a["404"] == {"$ref": "#/components/responses/NotFound"}
+    assert a["400"] == {"$ref": "#/components/responses/InvalidParameter"}
     assert "413" not in a
     b = doc["paths"]["/b"]["post"]["responses"]
     assert b["400"]["description"] == "own"
