@@ -209,7 +209,7 @@ static json_t *body_items(gg_http_req *req)
     size_t len;
     const char *body = gg_http_body(req, &len);
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         gg_http_reply_problemf(req, 400, "invalid-json", "the body is not JSON: %s (line %d)",
                                jerr.text, jerr.line);

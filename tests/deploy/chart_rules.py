@@ -6,7 +6,10 @@ match, and an Ingress that sends each API path to the service that serves it. Ea
 function returns a list of problems (strings); an empty list means the rule holds.
 """
 
+import os
 import re
+
+import yaml
 
 SERVICES = {"ingest": 8081, "cache": 8082, "analytics": 8083}
 
@@ -25,24 +28,38 @@ SECRET_SETTING = re.compile(
     r"|SSL_KEY.*|ssl\.key.*))$"
 )
 
-# Requests a client sends through the shared API host, and the service that must get each one.
-API_ROUTES = (
-    ("/v1/ingest/status", "ingest"),
-    ("/v1/readings", "ingest"),
-    ("/v1/readings/r-1", "ingest"),
-    ("/v1/stations", "cache"),
-    ("/v1/stations/42/latest", "cache"),
-    ("/v1/stations/42/recent", "cache"),
-    ("/v1/latest", "cache"),
-    ("/v1/wordcount", "analytics"),
-    ("/v1/jobs", "analytics"),
-    ("/v1/jobs/job_1", "analytics"),
-    ("/v1/queries", "analytics"),
-    # Prefixes match whole path elements, and the operational endpoints stay inside.
-    ("/v1/stationsX", None),
-    ("/healthz", None),
-    ("/metrics", None),
-)
+# Requests that must reach no service through the shared host: prefixes match whole path
+# elements, and the operational endpoints (every service has its own) stay inside the cluster.
+UNROUTED = ("/v1/stationsX", "/v1/readingsX")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def api_routes(root=ROOT):
+    """(path, service) for every path of openapi.yaml, its parameters filled in, the service
+    being the one whose api/<service>/paths.yaml defines the path (None for the paths of
+    api/openapi-base.yaml, which every service serves for itself), then UNROUTED with None.
+    Raises ValueError when openapi.yaml has a path no fragment defines, or two define."""
+    with open(os.path.join(root, "openapi.yaml"), encoding="utf-8") as f:
+        published = list(yaml.safe_load(f)["paths"])
+    owners = {}
+    with open(os.path.join(root, "api", "openapi-base.yaml"), encoding="utf-8") as f:
+        for path in yaml.safe_load(f).get("paths") or {}:
+            owners.setdefault(path, []).append(None)
+    for name in sorted(os.listdir(os.path.join(root, "api"))):
+        frag = os.path.join(root, "api", name, "paths.yaml")
+        if os.path.isfile(frag):
+            with open(frag, encoding="utf-8") as f:
+                for path in yaml.safe_load(f) or {}:
+                    if path.startswith("/"):
+                        owners.setdefault(path, []).append(name)
+    routes = []
+    for path in published:
+        found = owners.get(path, [])
+        if len(found) != 1:
+            raise ValueError("openapi.yaml path %s is defined by %s" % (path, found or "nothing"))
+        routes.append((re.sub(r"\{[^}/]+\}", "x-1", path), found[0]))
+    return routes + [(path, None) for path in UNROUTED]
 
 
 def of_kind(docs, kind):
@@ -249,13 +266,17 @@ def check_ingress(docs, service_hosts=None):
     shared = [r.get("host") for r in ing["spec"].get("rules") or [] if r.get("host") not in
               (service_hosts or {}).values()]
     host = shared[0] if shared else None
-    for path, comp in API_ROUTES:
+    try:
+        routes = api_routes()
+    except (OSError, ValueError) as e:
+        return problems + ["cannot read the API's paths: %s" % e]
+    for path, comp in routes:
         got = route(ing, host, path)
         want = comp_service.get(comp) if comp else None
         if got != want:
             problems.append("%s%s goes to %s, expected %s" % (host or "*", path, got, want))
     for comp, h in (service_hosts or {}).items():
-        if h and route(ing, h, "/v1/stations/42/readings") != comp_service.get(comp):
+        if h and route(ing, h, "/v1/anything/42") != comp_service.get(comp):
             problems.append("%s does not send everything to the %s service" % (h, comp))
     return problems
 

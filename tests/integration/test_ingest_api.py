@@ -240,7 +240,7 @@ def test_post_needs_a_configured_token_and_the_right_one(harness):
     s = h.start()
     body = envelope(1, 5, 1764000000.5)
     status, _, resp = http_call(s.port, "POST", "/v1/readings", body, AUTH)
-    assert status == 403 and json.loads(resp)["type"] == "urn:gridgate:problem:writes-disabled"
+    assert status == 403 and json.loads(resp)["type"] == "urn:gridgate:problem:forbidden"
     s.stop()
     s = h.start(GRIDGATE_API_TOKEN=TOKEN)
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Basic {TOKEN}"}):
@@ -251,10 +251,11 @@ def test_post_needs_a_configured_token_and_the_right_one(harness):
     status, _, _ = http_call(s.port, "POST", "/v1/readings", body,
                              {"Authorization": AUTH["Authorization"], "Content-Type": "text/plain"})
     assert status == 415
-    for bad in ("{", "[]", "42", '{"a": 1, "a": 2}'):
+    for bad, slug in (("{", "invalid-json"), ("[]", "invalid-body"), ("42", "invalid-body"),
+                      ('{"a": 1, "a": 2}', "invalid-json")):
         status, _, resp = http_call(s.port, "POST", "/v1/readings", bad, AUTH)
         assert status == 400, bad
-        assert json.loads(resp)["type"] == "urn:gridgate:problem:invalid-body"
+        assert json.loads(resp)["type"] == f"urn:gridgate:problem:{slug}"
 
 
 def test_post_produces_good_readings_and_reports_bad_ones(harness):
@@ -299,7 +300,7 @@ def test_post_produces_good_readings_and_reports_bad_ones(harness):
     status, hdrs, resp = http_call(s.port, "POST", "/v1/readings", json.dumps(items[2:]), AUTH)
     assert status == 400 and hdrs["Content-Type"] == "application/problem+json"
     p = json.loads(resp)
-    assert p["type"] == "urn:gridgate:problem:invalid-readings"
+    assert p["type"] == "urn:gridgate:problem:invalid-body"
     assert [i["reason"] for i in p["items"]] == ["modality_bad_type", "created_at_missing",
                                                 "value_not_object"]
 
@@ -345,7 +346,7 @@ def test_station_pages_follow_a_plain_sort(harness):
         got, cursor, pages = [], None, 0
         while True:
             q = f"{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
-            status, _, body = s.get(f"/v1/stations/st-7/readings?{q}")
+            status, _, body = s.get(f"/v1/readings?{q}")
             assert status == 200, body
             page = json.loads(body)
             assert page["station_id"] == "st-7" and page["count"] == len(page["readings"])
@@ -356,28 +357,29 @@ def test_station_pages_follow_a_plain_sort(harness):
             if not cursor:
                 return got, pages
 
-    got, pages = walk("x=1", 40)
+    got, pages = walk("station=st-7", 40)
     assert got == order and pages == 7
-    got, _ = walk("x=1", 1000)
+    got, _ = walk("station=st-7", 1000)
     assert got == order
 
     # [from, to): RFC 3339 and epoch seconds, in any combination.
     lo, hi = base + 10000, base + 20500
     want = [t for t in order if lo <= t[0] < hi]
     assert want
-    for q in (f"from=2025-11-24T16:00:00.010Z&to={hi // 1000000}.{hi % 1000000:06d}",
-              f"from={lo // 1000000}.{lo % 1000000:06d}&to=2025-11-24T17:00:00.0205%2B01:00"):
+    for q in (f"station=st-7&from=2025-11-24T16:00:00.010Z&to={hi // 1000000}.{hi % 1000000:06d}",
+              f"station=st-7&from={lo // 1000000}.{lo % 1000000:06d}"
+              "&to=2025-11-24T17:00:00.0205%2B01:00"):
         got, _ = walk(q, 9)
         assert got == want, q
 
-    status, _, body = s.get("/v1/stations/st-7/readings?limit=1")
+    status, _, body = s.get("/v1/readings?station=st-7&limit=1")
     first = json.loads(body)["readings"][0]
-    assert set(first) == {"station_id", "modality", "unit", "temporal_aspect", "created_at",
-                          "created_at_us", "correlation_id", "schema_version", "kafka",
-                          "ingested_at"}
+    assert list(first) == ["station_id", "temporal_aspect", "modality", "unit", "created_at",
+                           "created_at_us", "correlation_id", "schema_version", "kafka",
+                           "ingested_at"]
     us = first["created_at_us"]
     assert first["created_at"] == f"2025-11-24T16:00:00.{us % 1000000:06d}Z"
-    status, _, body = s.get("/v1/stations/nobody/readings")
+    status, _, body = s.get("/v1/readings?station=nobody")
     assert status == 200 and json.loads(body) == {"station_id": "nobody", "count": 0,
                                                   "readings": [], "next_cursor": None}
 
@@ -387,11 +389,15 @@ def test_station_pages_follow_a_plain_sort(harness):
     ("limit=ten", "invalid-parameter"), ("from=yesterday", "invalid-parameter"),
     ("to=2025-02-30T00:00:00Z", "invalid-parameter"),
     ("from=1764000001&to=1764000000", "invalid-parameter"),
-    ("cursor=bm90LWEtY3Vyc29y", "invalid-cursor"), ("cursor=%25%25", "invalid-cursor"),
+    ("cursor=bm90LWEtY3Vyc29y", "invalid-parameter"), ("cursor=%25%25", "invalid-parameter"),
+    ("station=a%20b", "invalid-parameter"), ("station=7&station=8", "invalid-parameter"),
+    ("station=7&aspect=real_time", "invalid-parameter"),
 ])
 def test_station_query_errors(harness, query, slug):
     s = harness().start()
-    status, hdrs, body = s.get(f"/v1/stations/7/readings?{query}")
+    if "station=" not in query:
+        query = "station=7&" + query
+    status, hdrs, body = s.get(f"/v1/readings?{query}")
     assert status == 400 and hdrs["Content-Type"] == "application/problem+json"
     assert json.loads(body)["type"] == f"urn:gridgate:problem:{slug}"
 
@@ -400,11 +406,11 @@ def test_reading_by_id_errors(harness):
     s = harness().start()
     status, _, body = s.get("/v1/readings/not-a-uuid")
     assert status == 400
-    assert json.loads(body)["type"] == "urn:gridgate:problem:invalid-correlation-id"
+    assert json.loads(body)["type"] == "urn:gridgate:problem:invalid-parameter"
     status, _, body = s.get(f"/v1/readings/{uuid.uuid4()}")
     assert status == 404 and json.loads(body)["type"] == "urn:gridgate:problem:not-found"
-    status, _, _ = s.get("/v1/stations/a%20b/readings")
-    assert status == 400
+    status, _, _ = s.get("/v1/readings")
+    assert status == 400  # no station
 
 
 def test_status_and_metrics(harness):
