@@ -229,7 +229,8 @@ def fuzz_ingest_cache(report, run, names, args):
     cache = run.start("cache")
     stations, cids = services.seed_readings(ingest, cache, run.tokens["api"], SEED_READINGS)
     dictionaries = {"stations": stations, "readings": cids[::6]}
-    bindings = {"path.id": ("stations", 0.5), "path.correlation_id": ("readings", 0.5)}
+    bindings = {"path.id": ("stations", 0.5), "query.station": ("stations", 0.5),
+                "path.correlation_id": ("readings", 0.5)}
     for name, svc in (("ingest", ingest), ("cache", cache)):
         if name in names:
             report.run(f"schemathesis {name}",
