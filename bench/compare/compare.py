@@ -82,7 +82,7 @@ def stores(env, run, log_dir):
         load(env, topic, ingest, cache, N - quarter, 0xC0DE0002, N)
         r["mongo"] = lookups.mongo(TOOL, env["GRIDGATE_MONGO_URI"], db, STATIONS, STATIONS,
                                    ID_QUERIES)
-        r["ingest_http"] = lookups.wrk(ingest.port, STATIONS, "/v1/stations/%d/readings?limit=1",
+        r["ingest_http"] = lookups.wrk(ingest.port, STATIONS, "/v1/readings?station=%d&limit=1",
                                        SECONDS)
         r["cache_http"] = lookups.wrk(cache.port, STATIONS, "/v1/stations/%d/latest", SECONDS)
         r["cache_http_c16"] = lookups.wrk(cache.port, STATIONS, "/v1/stations/%d/latest",
@@ -151,7 +151,7 @@ def report(a, same, big, applied, hive, load_before):
     print("| --- | --- | --- | --- | --- |")
     for name, w in (("gridgate-cache GET /v1/stations/{id}/latest (wrk -t1 -c1)", a["cache_http"]),
                     ("gridgate-cache, same, wrk -t2 -c16", a["cache_http_c16"]),
-                    ("gridgate-ingest GET /v1/stations/{id}/readings?limit=1 (wrk -t1 -c1)",
+                    ("gridgate-ingest GET /v1/readings?station={id}&limit=1 (wrk -t1 -c1)",
                      a["ingest_http"])):
         print(f"| {name} | {w['requests']:.0f} | {w['rps']:.1f} | {ms(w['p50_us'])} | "
               f"{ms(w['p99_us'])} |")

@@ -1,5 +1,5 @@
 """The latest reading of a station, asked three ways over the same data: gridgate-cache's
-GET /v1/stations/{id}/latest, gridgate-ingest's GET /v1/stations/{id}/readings?limit=1 (the same
+GET /v1/stations/{id}/latest, gridgate-ingest's GET /v1/readings?station={id}&limit=1 (the same
 HTTP layer in front of MongoDB), and MongoDB itself through mongo-c-driver (latest_mongo.c)."""
 import json
 import os

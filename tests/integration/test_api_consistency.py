@@ -247,6 +247,13 @@ def test_problems_are_one_vocabulary(api, service, method, path, body, slug):
     assert status == problem["status"] == VOCABULARY[slug], problem
 
 
+def test_the_vocabulary_is_documented_as_it_is():
+    """api/README.md lists exactly the table's slugs, with their statuses."""
+    with open(os.path.join(SOURCE_DIR, "api", "README.md")) as f:
+        listed = dict(re.findall(r"^\| `([a-z0-9-]+)` \| ([0-9]{3}) \|", f.read(), re.M))
+    assert {k: int(v) for k, v in listed.items()} == VOCABULARY
+
+
 # ---- one paging model -------------------------------------------------------------------------
 
 # (service, first page, member holding the items, sort key of an item, descending?)
