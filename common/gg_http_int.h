@@ -13,13 +13,16 @@
 #define GG_HTTP_MAX_SEGS   16
 #define GG_HTTP_MAX_PARAMS 8
 #define GG_HTTP_MAX_ROUTES 64
+#define GG_HTTP_MAX_QUERY  16 /* query parameters one route takes */
 
 typedef struct gg_http_route_def {
     char *method;
     char *pattern;
     char *segs[GG_HTTP_MAX_SEGS]; /* "{x}" marks a capture */
     size_t nsegs;
-    char *query; /* the query parameters the route takes, space-separated; "" for none */
+    char *query; /* the route's query parameter names, split in place at registration */
+    const char *qnames[GG_HTTP_MAX_QUERY];
+    size_t nqnames;
     unsigned flags;
     gg_http_handler handler;
     void *ud;

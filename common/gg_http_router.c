@@ -28,6 +28,15 @@ int gg_http_route_compile(gg_http_route_def *r, const char *method, const char *
     r->method = strdup(method);
     r->pattern = strdup(pattern);
     r->query = strdup(query ? query : "");
+    char *save = NULL;
+    for (char *t = r->query ? strtok_r(r->query, " ", &save) : NULL; t;
+         t = strtok_r(NULL, " ", &save)) {
+        if (r->nqnames == GG_HTTP_MAX_QUERY) {
+            gg_http_route_release(r);
+            return -1;
+        }
+        r->qnames[r->nqnames++] = t;
+    }
     char *copy = strdup(pattern);
     char *segs[GG_HTTP_MAX_SEGS + 1];
     size_t n = split_path(copy, segs, GG_HTTP_MAX_SEGS);
@@ -124,12 +133,9 @@ const gg_http_route_def *gg_http_route_find(gg_http_server *s, gg_http_req *req,
 
 /* ---- query parameters ------------------------------------------------------------------------ */
 
-#define MAX_QUERY_NAMES 16
-
 typedef struct query_scan {
-    const char *names[MAX_QUERY_NAMES]; /* the route's, pointing into a copy of its list */
-    unsigned seen[MAX_QUERY_NAMES];
-    size_t nnames;
+    const gg_http_route_def *route;
+    unsigned seen[GG_HTTP_MAX_QUERY];
     const char *offender; /* the first parameter the route does not take or got twice */
     bool repeated;
 } query_scan;
@@ -140,14 +146,13 @@ static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind, const char *
     (void)kind;
     (void)value;
     query_scan *q = cls;
-    for (size_t i = 0; i < q->nnames; i++) {
-        if (strcmp(q->names[i], key) != 0)
+    for (size_t i = 0; i < q->route->nqnames; i++) {
+        if (strcmp(q->route->qnames[i], key) != 0)
             continue;
         if (q->seen[i]++ == 0)
             return MHD_YES;
-        q->offender = key;
         q->repeated = true;
-        return MHD_NO;
+        break;
     }
     q->offender = key;
     return MHD_NO;
@@ -155,30 +160,23 @@ static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind, const char *
 
 bool gg_http_route_query_ok(gg_http_req *req)
 {
-    query_scan q = {0};
-    char *list = strdup(req->route->query), *save = NULL;
-    if (!list) {
-        gg_http_reply_problem(req, 500, "internal", "out of memory");
-        return false;
-    }
-    for (char *t = strtok_r(list, " ", &save); t && q.nnames < MAX_QUERY_NAMES;
-         t = strtok_r(NULL, " ", &save))
-        q.names[q.nnames++] = t;
+    const gg_http_route_def *r = req->route;
+    query_scan q = {.route = r};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, scan_arg, &q);
-    bool ok = q.offender == NULL;
+    if (!q.offender)
+        return true;
     if (q.repeated) {
         gg_http_reply_problemf(req, 400, "invalid-parameter",
                                "query parameter '%s' is given more than once", q.offender);
-    } else if (!ok) {
-        char taken[256] = "";
-        size_t used = 0;
-        for (size_t i = 0; i < q.nnames && used < sizeof(taken); i++)
-            used += (size_t)snprintf(taken + used, sizeof(taken) - used, "%s%s", i ? ", " : "",
-                                     q.names[i]);
-        gg_http_reply_problemf(req, 400, "invalid-parameter",
-                               "query parameter '%s' is not taken here (this resource takes %s)",
-                               q.offender, q.nnames ? taken : "none");
+        return false;
     }
-    free(list);
-    return ok;
+    char taken[256] = "none";
+    size_t used = 0;
+    for (size_t i = 0; i < r->nqnames && used < sizeof(taken); i++)
+        used += (size_t)snprintf(taken + used, sizeof(taken) - used, "%s%s", i ? ", " : "",
+                                 r->qnames[i]);
+    gg_http_reply_problemf(req, 400, "invalid-parameter",
+                           "query parameter '%s' is not taken here (this resource takes %s)",
+                           q.offender, taken);
+    return false;
 }
