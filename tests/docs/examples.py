@@ -87,35 +87,43 @@ def fenced_blocks(lines):
 
 def split_comment(text):
     """(code, comment) of a shell command: the comment is the first # outside quotes that starts a
-    word; None for code when a quote is still open (the command goes on on the next line)."""
-    quote, k = None, 0
+    word (in a command of several lines, up to the end of its line). (None, None) while a quote
+    or a parenthesis is still open, or the text ends in a pipe or && / ||: the command goes on on
+    the next line."""
+    quote, depth, k = None, 0, 0
+    code, comment = [], []
     while k < len(text):
         c = text[k]
+        if quote is None and c == "#" and (k == 0 or text[k - 1] in " \t\n;|&("):
+            end = text.find("\n", k)
+            end = len(text) if end < 0 else end
+            comment.append(text[k:end])
+            k = end
+            continue
+        code.append(c)
         if quote == "'":
             if c == "'":
                 quote = None
-        elif quote == '"' or quote == "$'":
-            if c == "\\":
+        elif quote in ('"', "$'"):
+            if c == "\\" and k + 1 < len(text):
+                code.append(text[k + 1])
                 k += 1
             elif c == quote[-1]:
                 quote = None
-        elif c == "\\":
+        elif c == "\\" and k + 1 < len(text):
+            code.append(text[k + 1])
             k += 1
-        elif c == "'" or c == '"':
+        elif c in "'\"":
             quote = "$'" if c == "'" and k and text[k - 1] == "$" else c
-        elif c == "#" and (k == 0 or text[k - 1] in " \t;|&("):
-            end = text.find("\n", k)
-            if end < 0:
-                return text[:k], text[k:]
-            # A comment inside a multi-line command ends at its line.
-            rest_code, rest_comment = split_comment(text[end:])
-            if rest_code is None:
-                return None, None
-            return text[:k] + rest_code, text[k:end] + (rest_comment or "")
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
         k += 1
-    if quote:
+    code = "".join(code)
+    if quote or depth > 0 or code.rstrip().endswith(("|", "&&", "||")):
         return None, None
-    return text, ""
+    return code, " ".join(comment)
 
 
 def commands(first_line, body):
@@ -127,9 +135,9 @@ def commands(first_line, body):
         if not buf:
             start = n
         buf.append(line)
-        text = "\n".join(buf)
         if line.rstrip().endswith("\\"):
             continue
+        text = "\n".join(buf)
         code, comment = split_comment(text)
         if code is None:
             continue
@@ -145,7 +153,16 @@ def runs_curl(code):
 
 
 def keeps_state(code):
-    return re.match(r"^\s*((export\s+)?[A-Za-z_]\w*=|(source|\.)\s)", code) is not None
+    """Only assignments (NAME=... [NAME=...], export ...) or a `source`/`.` of a file."""
+    try:
+        words = shlex.split(code)
+    except ValueError:
+        return False
+    if not words:
+        return False
+    if words[0] in ("source", ".", "export"):
+        return True
+    return all(re.match(r"^[A-Za-z_]\w*=", w) for w in words)
 
 
 def expectation(comment):
@@ -343,14 +360,16 @@ def run_doc(examples, workdir):
         out = os.path.join(workdir, "%d.out" % k)
         err = os.path.join(workdir, "%d.err" % k)
         ex.out_file, ex.err_file = out, err
-        script.append("{\n%s\n} >%s 2>%s\nprintf '@@docs-exit %d %%d\\n' $?" %
+        script.append("t0=$EPOCHREALTIME\n{\n%s\n} >%s 2>%s\n"
+                      "printf '@@docs-exit %d %%d %%s %%s\\n' $? \"$t0\" \"$EPOCHREALTIME\"" %
                       (ex.run_text, shlex.quote(out), shlex.quote(err), k))
     t0 = time.monotonic()
     p = subprocess.run(["bash", "--noprofile", "--norc"], input="\n".join(script) + "\n",
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
-    exits = {int(k): int(rc) for k, rc in re.findall(r"@@docs-exit (\d+) (\d+)", p.stdout)}
+    exits = {int(k): (int(rc), float(t1) - float(t0))
+             for k, rc, t0, t1 in re.findall(r"@@docs-exit (\d+) (\d+) ([\d.]+) ([\d.]+)", p.stdout)}
     for k, ex in enumerate(examples):
-        ex.exit = exits.get(k)
+        ex.exit, ex.seconds = exits.get(k, (None, 0.0))
         ex.statuses, ex.curl_exits, ex.stderr, ex.stdout = [], [], "", ""
         if os.path.exists(ex.err_file):
             with open(ex.err_file, errors="replace") as f:
@@ -415,8 +434,9 @@ def check_examples(docs, no_demo, results):
                 if not ex.curl and verdict(ex) is None:
                     continue  # an assignment or source line that worked: not an example itself
                 why = verdict(ex)
-                first = ex.text.strip().split("\n")[0]
-                label = "%s %s  (%s)" % (ex.where(), shorten(first, 100), ex.expected() if ex.curl else "exit 0")
+                first = ex.text.strip().split("\n")[0].rstrip(" \\")
+                label = "%s %s  (%s, %.1f s)" % (ex.where(), shorten(first, 100),
+                                                 ex.expected() if ex.curl else "exit 0", ex.seconds)
                 detail = []
                 if ex.notes:
                     detail.append("ran with " + "; ".join(ex.notes))
