@@ -11,6 +11,8 @@ examples  Every command of a ```sh / ```bash / ```shell block that runs curl is 
           receives must have the status the example documents with a trailing comment
           `# HTTP 409 ...` (several: `# HTTP 202/409 ...`), else a 2xx; and the command must exit
           0 unless a 4xx/5xx is documented (so `curl -f` examples fail on an error status).
+          curl runs as a shell function that appends its own `-w` to read each status (an
+          example's own `-w` is overridden); stdin is empty.
 paths     Every relative path in inline code or in a shell block whose first part exists in the
           repository, or whose last part has a file extension, must exist (relative to the
           repository root or to the document, or as the tail of a longer path). `{a,b}` means
@@ -364,7 +366,11 @@ def run_doc(examples, workdir):
                       "printf '@@docs-exit %d %%d %%s %%s\\n' $? \"$t0\" \"$EPOCHREALTIME\"" %
                       (ex.run_text, shlex.quote(out), shlex.quote(err), k))
     t0 = time.monotonic()
-    p = subprocess.run(["bash", "--noprofile", "--norc"], input="\n".join(script) + "\n",
+    path = os.path.join(workdir, "examples.sh")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(script) + "\n")
+    # The script is a file and stdin is empty, so an example that reads stdin cannot eat the rest.
+    p = subprocess.run(["bash", "--noprofile", "--norc", path], stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
     exits = {int(k): (int(rc), float(t1) - float(t0))
              for k, rc, t0, t1 in re.findall(r"@@docs-exit (\d+) (\d+) ([\d.]+) ([\d.]+)", p.stdout)}
