@@ -211,11 +211,15 @@ def fed(played):
     return played, lines
 
 
-def test_each_container_is_uid_10001_on_a_read_only_root(played):
+def test_each_container_is_uid_10001_without_privileges_on_a_read_only_root(played):
     for svc, name in played["names"].items():
         status = podman("exec", name, "cat", "/proc/1/status").stdout
-        uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
-        assert uids == ["10001"] * 4, (svc, uids)
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        assert fields["Uid"].split() == ["10001"] * 4, (svc, fields["Uid"])
+        assert fields["Gid"].split() == ["10001"] * 4, (svc, fields["Gid"])
+        # The chart's securityContext: every capability dropped, no privilege escalation.
+        assert int(fields["CapEff"], 16) == 0 and int(fields["CapBnd"], 16) == 0, (svc, fields)
+        assert fields["NoNewPrivs"].strip() == "1", (svc, fields["NoNewPrivs"])
         assert podman("exec", name, "id", "-u").stdout.strip() == "10001", svc
         assert podman("inspect", name, "--format", "{{.HostConfig.ReadonlyRootfs}}").stdout.strip() \
             == "true", svc
