@@ -3,7 +3,6 @@
  * connects or listens (see gg_config.h). Validating and splitting share one parser so that a value
  * that passed its check at start-up cannot fail to parse later. */
 #include "gg_conf_int.h"
-#include "gg_kafka.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -267,21 +266,4 @@ int gg_conf_check_mongo_uri(const char *value, char *why, size_t whylen)
                                value ? error.message : "empty");
     mongoc_uri_destroy(uri);
     return 0;
-}
-
-int gg_conf_check_kafka(const char *brokers, const gg_conf_props *kafka_props, char *why,
-                        size_t whylen)
-{
-    char reason[GG_CONF_WHY_MAX];
-    gg_kafka_conf conf = {
-        .brokers = brokers,
-        .props = kafka_props ? (const gg_kafka_prop *)kafka_props->items : NULL,
-        .nprops = kafka_props ? kafka_props->count : 0,
-    };
-    if (gg_kafka_conf_check(&conf, reason, sizeof(reason)) == 0)
-        return 0;
-    return gg_conf_why_set(why, whylen,
-                           "invalid Kafka settings (--kafka-prop, env GRIDGATE_KAFKA_PROP_<name>, "
-                           "--kafka-brokers): %s",
-                           reason);
 }
