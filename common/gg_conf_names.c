@@ -131,12 +131,17 @@ int gg_conf_env_check_names(const gg_conf_opt *opts, size_t nopts, char **envp, 
         char best[ENV_MAX] = "";
         if (strncmp(var, ENV_PREFIX, strlen(ENV_PREFIX)) != 0 || known(opts, nopts, var, len))
             continue;
+        char shown[97];
+        size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
+        for (size_t i = 0; i < n; i++) /* a control character must not split the one line */
+            shown[i] = isprint((unsigned char)var[i]) ? var[i] : '?';
+        shown[n] = '\0';
         closest(opts, nopts, var, len, best, sizeof(best));
         /* The value is never quoted: it may be a credential under a misspelt name. */
         return gg_conf_why_set(why, whylen,
-                               "unknown setting %.*s in the environment: no gridgate service "
+                               "unknown setting %s in the environment: no gridgate service "
                                "reads it; did you mean %s? (see --help)",
-                               (int)(len > 96 ? 96 : len), var, best);
+                               shown, best);
     }
     return 0;
 }

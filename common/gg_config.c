@@ -16,7 +16,6 @@
 #define GG_VERSION "unknown"
 #endif
 
-#define ENV_PREFIX      "GRIDGATE_"
 #define PROP_ENV_PREFIX "GRIDGATE_KAFKA_PROP_"
 #define PROP_FLAG       "kafka-prop"
 #define NAME_MAX_LEN    128
