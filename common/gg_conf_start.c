@@ -28,8 +28,9 @@ int gg_conf_startup(const gg_conf_spec *spec, void *settings, gg_conf_props *kaf
     }
     if (rc == GG_CONF_OK)
         return GG_CONF_OK;
-    fprintf(out, "%s: configuration OK (%zu settings, %zu Kafka properties)\n", spec->prog,
-            spec->nopts, kafka_props ? kafka_props->count : 0);
+    size_t nprops = kafka_props ? kafka_props->count : 0;
+    fprintf(out, "%s: configuration OK (%zu settings, %zu Kafka propert%s)\n", spec->prog,
+            spec->nopts, nprops, nprops == 1 ? "y" : "ies");
     fflush(out);
     gg_conf_free(spec->opts, spec->nopts, settings, kafka_props);
     return GG_CONF_EXIT_SUCCESS;

@@ -138,6 +138,82 @@ static void test_known_names(void **state)
     }
 }
 
+/* The service's own check: counts its calls, refuses a port of 13. */
+static int validate_calls;
+static int validate_port(const void *settings, const gg_conf_props *props, char *why, size_t len)
+{
+    const env_settings *s = settings;
+    (void)props;
+    validate_calls++;
+    if (s->port != 13)
+        return 0;
+    snprintf(why, len, "--port (env GRIDGATE_PORT) 13 is unlucky");
+    return -1;
+}
+
+static run startup(const char *const *args, const char *const *env, env_settings *s)
+{
+    static const gg_conf_spec spec = {"prog", NULL, env_opts, NOPTS, validate_port};
+    run r = {0};
+    gg_conf_props kp;
+    char *argv[8] = {"prog"}, *envp[8] = {NULL};
+    int argc = 1;
+    for (; args[argc - 1]; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    for (size_t i = 0; env[i]; i++)
+        envp[i] = (char *)env[i];
+    FILE *out = open_memstream(&r.out, &r.outlen);
+    FILE *err = open_memstream(&r.err, &r.errlen);
+    r.rc = gg_conf_startup(&spec, s, &kp, argc, argv, envp, out, err);
+    fclose(out);
+    fclose(err);
+    if (r.rc == GG_CONF_OK)
+        gg_conf_free(env_opts, NOPTS, s, &kp);
+    else /* nothing may be left allocated: the caller exits */
+        assert_null(s->topic);
+    return r;
+}
+
+/* --check-config runs the same steps as a start and only then stops, with a one-line verdict. */
+static void test_startup_and_check_config(void **state)
+{
+    (void)state;
+    env_settings s;
+    const char *none[] = {NULL}, *check[] = {"--check-config", NULL};
+    const char *good[] = {"GRIDGATE_KAFKA_PROP_SASL_MECHANISM=PLAIN", NULL};
+    const char *unlucky[] = {"GRIDGATE_PORT=13", NULL};
+
+    validate_calls = 0;
+    run r = startup(none, good, &s);
+    assert_int_equal(r.rc, GG_CONF_OK);
+    assert_int_equal(r.outlen + r.errlen, 0);
+    run_free(&r);
+
+    r = startup(check, good, &s);
+    assert_int_equal(r.rc, GG_CONF_EXIT_SUCCESS);
+    assert_int_equal(gg_conf_exit_status(r.rc), 0);
+    assert_string_equal(r.out, "prog: configuration OK (2 settings, 1 Kafka property)\n");
+    assert_int_equal(r.errlen, 0);
+    run_free(&r);
+
+    for (int i = 0; i < 2; i++) {
+        r = startup(i ? check : none, unlucky, &s);
+        assert_int_equal(gg_conf_exit_status(r.rc), 2);
+        assert_string_equal(r.err, "prog: --port (env GRIDGATE_PORT) 13 is unlucky\n");
+        assert_int_equal(r.outlen, 0);
+        run_free(&r);
+    }
+    assert_int_equal(validate_calls, 4);
+
+    /* A setting the table refuses never reaches the service's check. */
+    const char *bad[] = {"GRIDGATE_PORT=0", NULL};
+    r = startup(check, bad, &s);
+    assert_int_equal(r.rc, GG_CONF_EXIT_USAGE);
+    assert_non_null(strstr(r.err, "GRIDGATE_PORT"));
+    assert_int_equal(validate_calls, 4);
+    run_free(&r);
+}
+
 /* The shared list is README.md's configuration table, name for name: a setting added to a
  * service but not to the list would be refused by the other two services. */
 static void test_known_names_are_readme_table(void **state)
@@ -183,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_kafka_props_by_service),
         cmocka_unit_test(test_known_names),
         cmocka_unit_test(test_known_names_are_readme_table),
+        cmocka_unit_test(test_startup_and_check_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
