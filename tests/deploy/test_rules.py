@@ -155,8 +155,8 @@ def test_container_env_follows_kubernetes_precedence():
                   "valueFrom": {"secretKeyRef": {"name": "rendered", "key": "GRIDGATE_API_TOKEN"}}},
                  {"name": "GRIDGATE_ADMIN_TOKEN", "valueFrom": {"secretKeyRef": {
                      "name": "rendered", "key": "GRIDGATE_ADMIN_TOKEN", "optional": True}}},
-                 {"name": "GRIDGATE_MONGO_URI",
-                  "valueFrom": {"secretKeyRef": {"name": "elsewhere", "key": "GRIDGATE_MONGO_URI"}}},
+                 {"name": "GRIDGATE_MONGO_URI", "valueFrom": {
+                     "secretKeyRef": {"name": "elsewhere", "key": "GRIDGATE_MONGO_URI"}}},
                  {"name": "GRIDGATE_X",
                   "valueFrom": {"secretKeyRef": {"name": "rendered", "key": "GRIDGATE_X"}}}]}
     assert chart_env.service_of(c) == "cache"
