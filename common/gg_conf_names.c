@@ -5,10 +5,13 @@
  * GRIDGATE_KAFKA_PROP_<name>; anything else named GRIDGATE_* stops it. Shared env files
  * (tests/stack/env, a Compose .env, one ConfigMap for a whole host) hand every service every
  * setting, so a setting meant for another service cannot be an error; a name nobody reads can
- * only be a typo that would otherwise leave a default silently in force. */
+ * only be a typo that would otherwise leave a default silently in force. The variables
+ * Kubernetes makes for the Services of a namespace (GRIDGATE_CACHE_SERVICE_HOST ...) are not
+ * settings and pass too. */
 #include "gg_conf_int.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,9 +111,54 @@ static void closest(const gg_conf_opt *opts, size_t nopts, const char *var, size
     }
 }
 
+static bool ends_with(const char *s, size_t len, const char *tail)
+{
+    size_t n = strlen(tail);
+    return len >= n && memcmp(s + len - n, tail, n) == 0;
+}
+
+/* Kubernetes gives every pod (unless enableServiceLinks is false) variables for each Service of
+ * its namespace, named after the Service: a release called gridgate has Services gridgate-cache
+ * ..., hence GRIDGATE_CACHE_SERVICE_HOST=10.0.0.11, GRIDGATE_CACHE_SERVICE_PORT[_<name>]=8082,
+ * GRIDGATE_CACHE_PORT=tcp://10.0.0.11:8082 and GRIDGATE_CACHE_PORT_8082_TCP[_PROTO|_PORT|_ADDR].
+ * Refusing them would crash-loop every pod started after its Services. */
+static bool service_link(const char *var, size_t len)
+{
+    static const char *const protos[] = {"TCP", "UDP", "SCTP"};
+    static const char *const tails[] = {"", "_PROTO", "_PORT", "_ADDR"};
+    const char *value = var[len] == '=' ? var + len + 1 : "", *end = var + len, *p;
+    if (ends_with(var, len, "_SERVICE_HOST") || ends_with(var, len, "_SERVICE_PORT") ||
+        ((p = strstr(var, "_SERVICE_PORT_")) && p < end))
+        return true;
+    if (ends_with(var, len, "_PORT") &&
+        (!strncmp(value, "tcp://", 6) || !strncmp(value, "udp://", 6) ||
+         !strncmp(value, "sctp://", 7)))
+        return true;
+    /* ..._PORT_<number>_<TCP|UDP|SCTP>, then nothing, _PROTO, _PORT or _ADDR */
+    for (p = strstr(var, "_PORT_"); p && p < end; p = strstr(p + 1, "_PORT_")) {
+        const char *q = p + 6;
+        size_t digits = strspn(q, "0123456789");
+        if (!digits || q + digits >= end || q[digits] != '_')
+            continue;
+        q += digits + 1;
+        for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+            size_t n = strlen(protos[i]);
+            if (q + n > end || memcmp(q, protos[i], n) != 0)
+                continue;
+            for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++)
+                if ((size_t)(end - q - (ptrdiff_t)n) == strlen(tails[t]) &&
+                    memcmp(q + n, tails[t], strlen(tails[t])) == 0)
+                    return true;
+        }
+    }
+    return false;
+}
+
 static bool known(const gg_conf_opt *opts, size_t nopts, const char *var, size_t len)
 {
     char env[ENV_MAX];
+    if (service_link(var, len))
+        return true;
     if (len > strlen(PROP_ENV_PREFIX) &&
         strncmp(var, PROP_ENV_PREFIX, strlen(PROP_ENV_PREFIX)) == 0)
         return true; /* its <name> is librdkafka's to judge, in the services that use Kafka */

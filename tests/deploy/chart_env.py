@@ -4,7 +4,8 @@ The schema checks say a manifest is well-formed; only the binaries know whether 
 values in it (a chart once rendered GRIDGATE_MAX_BODY as "1.048576e+06" and every pod would have
 crash-looped). For every container of every Deployment this builds the environment the kubelet
 would give it: the image's ENV, then envFrom (ConfigMaps, Secrets), then env (literal values,
-configMapKeyRef, secretKeyRef), later ones winning as in Kubernetes. Secrets the chart renders
+configMapKeyRef, secretKeyRef), later ones winning as in Kubernetes, plus the variables of every
+Service in the namespace when the pod does not turn them off (enableServiceLinks). Secrets the chart renders
 are read from the rendering; a Secret managed outside the chart (secrets.existingSecret) gets
 the test values below. The matching built binary then runs with exactly that environment and
 --check-config, which validates every setting as a start would without starting anything.
@@ -120,20 +121,45 @@ def _env_value(var, sources, problems):
     return value
 
 
+def service_links(docs):
+    """The variables Kubernetes gives a pod for every Service of its namespace unless the pod
+    sets enableServiceLinks: false (10.0.0.1 standing in for each cluster IP)."""
+    env = {}
+    for svc in docs:
+        if svc.get("kind") != "Service":
+            continue
+        name = re.sub(r"[^A-Z0-9]", "_", svc["metadata"]["name"].upper())
+        for i, port in enumerate(svc["spec"].get("ports") or []):
+            proto, num = port.get("protocol", "TCP"), port["port"]
+            url = "%s://10.0.0.1:%d" % (proto.lower(), num)
+            if i == 0:
+                env.update({name + "_SERVICE_HOST": "10.0.0.1", name + "_SERVICE_PORT": str(num),
+                            name + "_PORT": url})
+            if port.get("name"):
+                env["%s_SERVICE_PORT_%s" % (name, port["name"].upper().replace("-", "_"))] = \
+                    str(num)
+            base = "%s_PORT_%d_%s" % (name, num, proto)
+            env.update({base: url, base + "_PROTO": proto.lower(), base + "_PORT": str(num),
+                        base + "_ADDR": "10.0.0.1"})
+    return env
+
+
 def containers(docs, root="."):
     """(where, service, environment, problems) for every gridgate container rendered."""
-    sources = _Sources(docs)
+    sources, links = _Sources(docs), service_links(docs)
     for d in docs:
         if d.get("kind") != "Deployment":
             continue
         spec = d["spec"]["template"]["spec"]
+        base = dict(links) if spec.get("enableServiceLinks", True) else {}
         for c in (spec.get("initContainers") or []) + spec.get("containers", []):
             service = service_of(c)
             where = "Deployment/%s container %s" % (d["metadata"]["name"], c["name"])
             if service is None:
                 yield where, None, {}, ["image %r is no gridgate image" % c.get("image")]
                 continue
-            env, problems = container_env(c, sources, image_env(service, root))
+            base.update(image_env(service, root))
+            env, problems = container_env(c, sources, base)
             yield where, service, env, problems
 
 

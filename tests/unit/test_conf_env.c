@@ -118,6 +118,29 @@ static void test_kafka_props_by_service(void **state)
     assert_unknown("GRIDGATE_KAFKA_PROPS_SASL_MECHANISM=PLAIN", "GRIDGATE_KAFKA_PROP_");
 }
 
+/* What Kubernetes sets for the Services of a release called gridgate is no setting of ours. */
+static void test_kubernetes_service_links_pass(void **state)
+{
+    (void)state;
+    const char *env[] = {"GRIDGATE_CACHE_SERVICE_HOST=10.0.0.11",
+                         "GRIDGATE_CACHE_SERVICE_PORT=8082",
+                         "GRIDGATE_CACHE_SERVICE_PORT_HTTP=8082",
+                         "GRIDGATE_CACHE_PORT=tcp://10.0.0.11:8082",
+                         "GRIDGATE_CACHE_PORT_8082_TCP=tcp://10.0.0.11:8082",
+                         "GRIDGATE_CACHE_PORT_8082_TCP_PROTO=tcp",
+                         "GRIDGATE_CACHE_PORT_8082_TCP_PORT=8082",
+                         "GRIDGATE_CACHE_PORT_8082_TCP_ADDR=10.0.0.11",
+                         "GRIDGATE_DNS_PORT_53_UDP_ADDR=10.0.0.10",
+                         NULL};
+    run r = load_env(env, true);
+    assert_int_equal(r.rc, GG_CONF_OK);
+    run_free(&r);
+    /* Near misses are still typos. */
+    assert_unknown("GRIDGATE_REDIS_PORT=6379", "GRIDGATE_REDIS_URL");
+    assert_unknown("GRIDGATE_CACHE_PORT_8082_TCP_HOST=x", "GRIDGATE_");
+    assert_unknown("GRIDGATE_CACHE_PORT_X_TCP=x", "GRIDGATE_");
+}
+
 /* Every name the shared list holds is accepted by a service whose table has none of them. */
 static void test_known_names(void **state)
 {
@@ -257,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_unknown_name_suggests_closest),
         cmocka_unit_test(test_other_services_settings_pass),
         cmocka_unit_test(test_kafka_props_by_service),
+        cmocka_unit_test(test_kubernetes_service_links_pass),
         cmocka_unit_test(test_known_names),
         cmocka_unit_test(test_known_names_are_readme_table),
         cmocka_unit_test(test_startup_and_check_config),
