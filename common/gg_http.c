@@ -3,6 +3,7 @@
 #include "gg_http_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,14 +246,19 @@ int gg_http_start(gg_http_server *s)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* The logger comes first so that libmicrohttpd reports even its option parsing through it.
+     * No MHD_OPTION_LISTENING_ADDRESS_REUSE: SO_REUSEPORT would let a second instance share the
+     * port and take half of the requests; libmicrohttpd's default SO_REUSEADDR still allows a
+     * restart while old connections linger in TIME_WAIT. */
+    errno = 0;
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->cfg.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s->log, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s->log,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+        completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!s->daemon) {
-        gg_error(s->log, "cannot start HTTP server", "{s:s}", "listen", s->listen);
+        gg_error(s->log, "cannot start HTTP server", "{s:s, s:s}", "listen", s->listen, "error",
+                 errno ? strerror(errno) : "see the previous line");
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
