@@ -182,6 +182,28 @@ void gg_http_add_header(gg_http_req *req, const char *name, const char *value)
     req->headers = h;
 }
 
+/* Hands the reply to the worker. A deferred request whose worker already suspended it is
+ * resumed in the same critical section: once the lock is released the worker may send the reply
+ * and free req, so this is the replying thread's last touch of req. A deferred request not
+ * suspended yet needs no resume: its worker finds the reply when it looks (queue_or_suspend). */
+static void publish(gg_http_req *req, unsigned status, struct MHD_Response *resp, size_t len)
+{
+    pthread_mutex_lock(&req->lock);
+    if (req->response) { /* a second reply is a handler bug; the first one wins */
+        pthread_mutex_unlock(&req->lock);
+        MHD_destroy_response(resp);
+        return;
+    }
+    req->response = resp;
+    req->status = status;
+    req->reply_bytes = len;
+    if (req->suspended) {
+        req->suspended = false;
+        MHD_resume_connection(req->conn);
+    }
+    pthread_mutex_unlock(&req->lock);
+}
+
 static void set_response(gg_http_req *req, unsigned status, struct MHD_Response *resp,
                          const char *content_type, size_t len)
 {
@@ -199,15 +221,7 @@ static void set_response(gg_http_req *req, unsigned status, struct MHD_Response 
     }
     for (gg_http_header_kv *h = req->headers; h; h = h->next)
         MHD_add_response_header(resp, h->name, h->value);
-    pthread_mutex_lock(&req->lock);
-    if (req->response) /* a second reply is a handler bug; the first one wins */
-        MHD_destroy_response(resp);
-    else {
-        req->response = resp;
-        req->status = status;
-        req->reply_bytes = len;
-    }
-    pthread_mutex_unlock(&req->lock);
+    publish(req, status, resp, len);
 }
 
 void gg_http_reply_bytes(gg_http_req *req, unsigned status, const char *content_type, char *body,
@@ -281,18 +295,6 @@ void gg_http_defer(gg_http_req *req)
 {
     pthread_mutex_lock(&req->lock);
     req->deferred = true;
-    pthread_mutex_unlock(&req->lock);
-}
-
-void gg_http_resume(gg_http_req *req)
-{
-    pthread_mutex_lock(&req->lock);
-    if (req->suspended) {
-        req->suspended = false;
-        MHD_resume_connection(req->conn);
-    } else {
-        req->resume_pending = true; /* the worker has not suspended yet: it will see the reply */
-    }
     pthread_mutex_unlock(&req->lock);
 }
 

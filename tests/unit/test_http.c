@@ -62,8 +62,7 @@ static void h_secret(gg_http_req *req, void *ud)
 static void *answer_later(void *arg)
 {
     gg_http_req *req = arg;
-    gg_http_reply_json(req, 200, json_pack("{s:b}", "deferred", 1));
-    gg_http_resume(req);
+    gg_http_reply_json(req, 200, json_pack("{s:b}", "deferred", 1)); /* also resumes req */
     return NULL;
 }
 
