@@ -5,6 +5,10 @@
  * centrally, X-Request-Id echoed or generated, CORS, one access-log line and the request
  * metrics per request. Handlers only see a gg_http_req and answer with one gg_http_reply_*().
  *
+ * The request metrics take their labels from bounded sets only, so no client can fill the
+ * registry: route is the matched route's pattern or "unmatched", method a standard method or
+ * "other", status the answer's code.
+ *
  * Responses are queued on libmicrohttpd's second call for a request, never the first: on the
  * first call libmicrohttpd 0.9.75 would answer with "Connection: close" and every request would
  * pay for a new TCP connection.

@@ -305,6 +305,19 @@ static double seconds_since(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* The method as a metric label: one of the methods of RFC 9110 and RFC 5789, else "other". A
+ * client chooses the method string freely, and each distinct value would be a new series until
+ * the registry is full (see gg_metrics.h). */
+static const char *method_label(const char *method)
+{
+    static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                        "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(method, known[i]) == 0)
+            return known[i];
+    return "other";
+}
+
 void gg_http_req_finish(gg_http_req *req)
 {
     gg_http_server *s = req->srv;
@@ -314,7 +327,7 @@ void gg_http_req_finish(gg_http_req *req)
         char labels[300], esc[200];
         gg_metrics_label_escape(esc, sizeof(esc), route);
         snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%u\"", esc,
-                 req->method, req->status);
+                 method_label(req->method), req->status);
         gg_counter_add(gg_metrics_counter(s->metrics, "http_requests_total",
                                           "HTTP requests by route, method and status", labels),
                        1);
