@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "gg_config.h"
@@ -289,7 +290,7 @@ void gg_http_stop(gg_http_server *s)
      * moment: MHD_stop_daemon closes whatever is still connected. */
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+        shutdown(fd, SHUT_RDWR); /* refuses new connections; the descriptor stays ours */
     for (int i = 0; i < 50; i++) {
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -300,6 +301,10 @@ void gg_http_stop(gg_http_server *s)
     }
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    /* Only now: a worker thread may still use the listen socket until the daemon has stopped
+     * (MHD_quiesce_daemon's contract); closing it earlier could close a reused descriptor. */
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
 }
 
 void gg_http_free(gg_http_server *s)
