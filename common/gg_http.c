@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "gg_config.h"
@@ -135,23 +136,29 @@ static void dispatch(gg_http_server *s, gg_http_req *req)
     req->route->handler(req, req->route->ud);
 }
 
-/* Queues the reply if there is one, else suspends a deferred request until gg_http_resume. */
+/* Queues the reply if there is one, else suspends a deferred request until its reply arrives.
+ * Both sides decide under req->lock, so a reply from another thread either comes before this
+ * (and is queued here) or finds the connection suspended (and resumes it, see gg_http_req.c). */
 static enum MHD_Result queue_or_suspend(gg_http_req *req)
 {
     pthread_mutex_lock(&req->lock);
-    if (!req->response && req->deferred && !req->resume_pending) {
+    if (!req->response && req->deferred) {
         req->suspended = true;
         MHD_suspend_connection(req->conn);
         pthread_mutex_unlock(&req->lock);
         return MHD_YES;
     }
-    req->resume_pending = false;
+    bool answered = req->response != NULL;
     pthread_mutex_unlock(&req->lock);
-    if (!req->response)
+    if (!answered)
         gg_http_reply_problem(req, 500, "internal", "the handler gave no answer");
-    if (!req->response)
+    pthread_mutex_lock(&req->lock);
+    struct MHD_Response *resp = req->response;
+    unsigned status = req->status;
+    pthread_mutex_unlock(&req->lock);
+    if (!resp)
         return MHD_NO;
-    return MHD_queue_response(req->conn, req->status, req->response);
+    return MHD_queue_response(req->conn, status, resp);
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -176,8 +183,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (!req->response && !req->deferred)
+    /* A resumed request comes back here: it is dispatched once. */
+    if (!req->dispatched) {
+        req->dispatched = true;
         dispatch(s, req);
+    }
     return queue_or_suspend(req);
 }
 
@@ -189,8 +199,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     gg_http_req *req = *req_cls;
     if (!req)
         return;
+    /* A deferred reply resumes the connection before it releases req->lock; when the client has
+     * gone meanwhile, libmicrohttpd ends the resumed request here at once, without asking the
+     * access handler. Taking the lock waits until that replier is done with req. */
+    pthread_mutex_lock(&req->lock);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->status)
         req->status = 499; /* client went away before the answer */
+    pthread_mutex_unlock(&req->lock);
     gg_http_req_finish(req);
     gg_http_req_free(req);
     *req_cls = NULL;
@@ -281,7 +296,7 @@ void gg_http_stop(gg_http_server *s)
      * moment: MHD_stop_daemon closes whatever is still connected. */
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+        shutdown(fd, SHUT_RDWR); /* refuses new connections; the descriptor stays ours */
     for (int i = 0; i < 50; i++) {
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -292,6 +307,10 @@ void gg_http_stop(gg_http_server *s)
     }
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    /* Only now: a worker thread may still use the listen socket until the daemon has stopped
+     * (MHD_quiesce_daemon's contract); closing it earlier could close a reused descriptor. */
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
 }
 
 void gg_http_free(gg_http_server *s)
