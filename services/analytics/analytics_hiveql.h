@@ -20,7 +20,7 @@
 
 typedef struct analytics_wc_params {
     char *path;    /* validated HDFS directory, without a trailing '/' */
-    char **words;  /* validated, lower-cased unless case_sensitive, without duplicates */
+    char **words;  /* validated, lower-cased unless case_sensitive, sorted, no repeats */
     size_t nwords; /* 0 when no words were asked for */
     long top;      /* 1 .. the configured maximum */
     bool case_sensitive;

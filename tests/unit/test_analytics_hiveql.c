@@ -125,6 +125,16 @@ static void test_fingerprint(void **state)
     fingerprint(&p, &l, &sub, fp);
     assert_string_not_equal(base, fp);
     analytics_hdfs_list_free(&sub);
+    /* The order of the words asked for, and repeats, do not: the same question. */
+    static const char *const same[] = {"{\"path\": \"/d\", \"words\": [\"b\", \"a\"]}",
+                                       "{\"path\": \"/d\", \"words\": [\"a\", \"B\", \"a\"]}"};
+    char first[17];
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        analytics_wc_params q = params(same[i]);
+        fingerprint(&q, &l, NULL, i ? fp : first);
+        analytics_wc_params_free(&q);
+    }
+    assert_string_equal(first, fp);
     /* So does any parameter. */
     static const char *const other[] = {
         "{\"path\": \"/d\", \"words\": [\"a\"], \"top\": 21}",
