@@ -37,6 +37,8 @@ static void respond(analytics_ctx *ctx, gg_http_req *req, const char *id, long w
     analytics_job *j = analytics_store_find(ctx->store, id);
     bool ended = !j || analytics_job_terminal(j->state);
     analytics_store_unlock(ctx->store);
+    if (wait_s > 0)
+        how |= ANALYTICS_ANSWER_WAITED;
     if (wait_s > 0 && !ended) {
         gg_http_defer(req);
         int64_t deadline = analytics_mono_ms() + (int64_t)wait_s * 1000;

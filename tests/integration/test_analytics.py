@@ -439,13 +439,21 @@ def test_raw_query_needs_admin_and_pages_through_rows(analytics, schema):
     assert page["rows"] == [["2498"], ["2499"]] and page["next_offset"] is None
 
 
-def test_failed_query_reports_hive_error(analytics):
-    st, _, body = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}",
-                          {"hiveql": "SELECT * FROM gridgate_no_such_table"}, admin(),
-                          timeout=JOB_WAIT + 60)
-    assert st == 200 and body["state"] == "failed", body
+def test_failed_query_reports_hive_error(analytics, schema):
+    """A caller that waits gets a failed job as an error status (curl -f fails a CI step), with
+    the job in the problem; without waiting the job is a resource like any other."""
+    st, h, problem = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}",
+                             {"hiveql": "SELECT * FROM gridgate_no_such_table"}, admin(),
+                             timeout=JOB_WAIT + 60)
+    assert st == 422, problem
+    assert h["Content-Type"] == "application/problem+json"
+    assert problem["type"] == "urn:gridgate:problem:job-failed"
+    body = problem["job"]
+    assert body["state"] == "failed" and h["Location"] == f"/v1/jobs/{body['id']}"
     assert "gridgate_no_such_table" in body["error"] and body["exit_value"] != 0
     assert "rows" not in body
+    schema("analytics-problem.json", problem)
+    assert job(analytics.port, body["id"])["state"] == "failed"
 
 
 def test_kill_running_job(analytics, alice):

@@ -239,6 +239,61 @@ static void test_wait_parks_and_answers(void **state)
     svc_stop(s);
 }
 
+/* Starts POST path in a thread of its own and returns once WebHCat has the job (index *job). */
+static void start_waiting(fake *f, waiter *w, pthread_t *t, size_t *job)
+{
+    *job = fjobs(f);
+    pthread_create(t, NULL, wait_call, w);
+    for (int i = 0; i < 1000 && fjobs(f) == *job; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(fjobs(f), *job + 1);
+}
+
+/* A caller that waited (a CI step: curl -f ...?wait=) must see a job that failed or was killed
+ * as an error status, with the job itself in the problem. */
+static void test_wait_on_a_failed_or_killed_job_is_an_error(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    waiter w = {s, "/v1/queries?wait=30", 0, NULL};
+    pthread_t t;
+    size_t n;
+    start_waiting(f, &w, &t, &n);
+    ffinish(f, n, "SUCCEEDED", 64, "", "FAILED: SemanticException bad\n");
+    pthread_join(t, NULL);
+    assert_int_equal(w.status, 422);
+    assert_string_equal(str(w.body, "type"), "urn:gridgate:problem:job-failed");
+    json_t *job = json_object_get(w.body, "job");
+    assert_string_equal(str(job, "state"), "failed");
+    assert_non_null(strstr(str(job, "error"), "SemanticException"));
+    json_decref(w.body);
+
+    w = (waiter){s, "/v1/queries?wait=30", 0, NULL};
+    start_waiting(f, &w, &t, &n);
+    char id[32], path[96];
+    const char *dir = strstr(f->jobs[n].statusdir, "/jobs/") + 6; /* /jobs/<id>/status */
+    snprintf(id, sizeof(id), "%.*s", (int)strcspn(dir, "/"), dir);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    json_decref(await_state(s, id, "running"));
+    long st;
+    json_decref(call(s, "DELETE", path, NULL, &st));
+    assert_int_equal(st, 202);
+    pthread_join(t, NULL);
+    assert_int_equal(w.status, 409);
+    assert_string_equal(str(w.body, "type"), "urn:gridgate:problem:job-killed");
+    assert_string_equal(str(json_object_get(w.body, "job"), "state"), "killed");
+    assert_string_equal(str(json_object_get(w.body, "job"), "id"), id);
+    json_decref(w.body);
+    /* Without ?wait the caller asked for no verdict: the job as it stands, 202. */
+    json_t *j = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 2\"}", &st);
+    assert_int_equal(st, 202);
+    json_decref(j);
+    svc_stop(s);
+}
+
 static void test_failure_kill_and_busy_webhcat(void **state)
 {
     fake *f = *state;
@@ -388,6 +443,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wordcount_cache_and_record, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_wait_parks_and_answers, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_on_a_failed_or_killed_job_is_an_error, fake_setup,
+                                        fake_teardown),
         cmocka_unit_test_setup_teardown(test_failure_kill_and_busy_webhcat, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_restart_reload_and_recovery, fake_setup,
