@@ -456,6 +456,18 @@ def test_failed_query_reports_hive_error(analytics, schema):
     assert job(analytics.port, body["id"])["state"] == "failed"
 
 
+def test_every_statement_hive_runs_runs(analytics):
+    """SHOW TABLES reads the metastore through its filter parser (ANTLR 4): the stand-in must run
+    it as Hive does. A script that does not end in a query gives the lines Hive printed."""
+    view = f"gridgate_show_{RUN}"
+    q = {"hiveql": f"CREATE VIEW {view} AS SELECT 1 AS x;\nSHOW TABLES LIKE '{view}';\n"
+                   f"DROP VIEW {view}"}
+    st, _, body = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}", q, admin(),
+                          timeout=JOB_WAIT + 60)
+    assert st == 200 and body["state"] == "succeeded", body
+    assert body["rows"] == [[view]] and body["rows_total"] == 1
+
+
 def test_kill_running_job(analytics, alice):
     st, _, body = submit(analytics.port, {"path": "/data/text", "top": 3, "case_sensitive": True})
     assert st == 202 and body["state"] in ("queued", "running"), body
