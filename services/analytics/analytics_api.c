@@ -225,6 +225,7 @@ static json_t *summary(const analytics_job *j)
     json_object_del(v, "hiveql");
     json_object_del(v, "result");
     json_object_del(v, "error");
+    json_object_del(v, "columns");
     return v;
 }
 

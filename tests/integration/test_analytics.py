@@ -439,6 +439,23 @@ def test_raw_query_needs_admin_and_pages_through_rows(analytics, schema):
     assert page["rows"] == [["2498"], ["2499"]] and page["next_offset"] is None
 
 
+def test_raw_query_rows_keep_their_shape(analytics, schema):
+    """Column names, SQL NULL as null, tabs and newlines inside values, whatever the CLI prints:
+    one job, about 10 s."""
+    q = {"hiveql": "SET hive.cli.print.header=true;\n"  # a site default must change nothing
+                   "SELECT 1 AS n, 'a\\tb' AS tabbed, NULL, 'l1\\nl2\\r' AS lines, "
+                   "'\\\\N' AS not_null, '' AS empty, 'x;y' AS `select`"}
+    st, _, body = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}", q, admin(),
+                          timeout=JOB_WAIT + 60)
+    assert st == 200 and body["state"] == "succeeded", body
+    assert [c["name"] for c in body["columns"]] == [
+        "n", "tabbed", "_c2", "lines", "not_null", "empty", "select"]
+    assert body["columns"][0]["type"] == "int"
+    assert body["rows"] == [["1", "a\tb", None, "l1\nl2\r", "\\N", "", "x;y"]]
+    assert body["rows_total"] == 1
+    schema("job.json", body)
+
+
 def test_failed_query_reports_hive_error(analytics, schema):
     """A caller that waits gets a failed job as an error status (curl -f fails a CI step), with
     the job in the problem; without waiting the job is a resource like any other."""

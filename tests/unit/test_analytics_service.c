@@ -294,6 +294,61 @@ static void test_wait_on_a_failed_or_killed_job_is_an_error(void **state)
     svc_stop(s);
 }
 
+/* A raw query that ends in a SELECT: rows from the result files (several, read as one stream,
+ * in the escaped format), column names from DESCRIBE's JSON line whatever frames stdout has;
+ * a script ending in anything else: the printed lines. */
+static void test_raw_query_rows_keep_their_shape(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    long st;
+    size_t n = fjobs(f);
+    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1, 'a\\\\tb', NULL\"}", &st);
+    assert_int_equal(st, 202);
+    assert_non_null(strstr(f->jobs[n].execute, "INSERT OVERWRITE DIRECTORY '/jobs/"));
+    assert_non_null(strstr(f->jobs[n].execute, "DESCRIBE gridgate_q_"));
+    ffinish_files(f, n, "SUCCEEDED", 0, "1\ta\\\tb\t\\N\n2\tl1\\nl2\t\n3\t\\\\N\tz\n",
+                  "+------+\n| json_output |\n"
+                  "| {\"columns\":[{\"name\":\"_c0\",\"type\":\"int\"},{\"name\":\"_c1\","
+                  "\"type\":\"string\"},{\"name\":\"_c2\",\"type\":\"void\"}]} |\n+------+\n",
+                  "", 2);
+    json_t *j = await_state(s, str(a, "id"), "succeeded");
+    assert_int_equal(json_integer_value(json_object_get(j, "rows_total")), 3);
+    json_t *cols = json_object_get(j, "columns");
+    assert_int_equal(json_array_size(cols), 3);
+    assert_string_equal(str(json_array_get(cols, 2), "name"), "_c2");
+    assert_string_equal(str(json_array_get(cols, 0), "type"), "int");
+    json_t *rows = json_object_get(j, "rows");
+    assert_int_equal(json_array_size(rows), 3);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 0), 1)), "a\tb");
+    assert_true(json_is_null(json_array_get(json_array_get(rows, 0), 2)));
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 1), 1)), "l1\nl2");
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 2), 1)), "\\N");
+    json_decref(j);
+    /* A page that starts in the second file. */
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/jobs/%s?offset=2&limit=5", str(a, "id"));
+    j = call(s, "GET", path, NULL, &st);
+    assert_int_equal(st, 200);
+    rows = json_object_get(j, "rows");
+    assert_int_equal(json_array_size(rows), 1);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 0), 0)), "3");
+    assert_true(json_is_null(json_object_get(j, "next_offset")));
+    json_decref(j);
+    json_decref(a);
+    /* SHOW TABLES is no query: Hive's printed lines, and no columns. */
+    a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SHOW TABLES\"}", &st);
+    assert_null(strstr(f->jobs[n + 1].execute, "INSERT"));
+    ffinish(f, n + 1, "SUCCEEDED", 0, "t1\nt2\n", "");
+    j = await_state(s, str(a, "id"), "succeeded");
+    assert_int_equal(json_array_size(json_object_get(j, "rows")), 2);
+    assert_true(json_is_null(json_object_get(j, "columns")));
+    json_decref(j);
+    json_decref(a);
+    svc_stop(s);
+}
+
 static void test_failure_kill_and_busy_webhcat(void **state)
 {
     fake *f = *state;
@@ -444,6 +499,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wordcount_cache_and_record, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_wait_parks_and_answers, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_wait_on_a_failed_or_killed_job_is_an_error, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_raw_query_rows_keep_their_shape, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_failure_kill_and_busy_webhcat, fake_setup,
                                         fake_teardown),
