@@ -54,6 +54,8 @@ typedef struct stmt {
     analytics_script_last at;
     int depth;
     size_t words;      /* top-level words seen */
+    bool create;       /* its first word is CREATE */
+    bool temporary;    /* CREATE TEMPORARY ... (a table, function or macro of the session) */
     bool first_query;  /* its first word is SELECT or WITH */
     bool verb_seen;    /* a top-level SELECT, INSERT, ... after which the verb is known */
     bool select_first; /* that verb is SELECT */
@@ -64,6 +66,10 @@ static void on_word(stmt *st, const char *w, size_t len, size_t at)
     if (st->depth != 0)
         return;
     bool select = len == 6 && strncasecmp(w, "select", 6) == 0;
+    if (st->words == 0)
+        st->create = len == 6 && strncasecmp(w, "create", 6) == 0;
+    if (st->words == 1)
+        st->temporary = st->create && len == 9 && strncasecmp(w, "temporary", 9) == 0;
     if (st->words++ == 0)
         st->first_query = select || (len == 4 && strncasecmp(w, "with", 4) == 0);
     static const char *const verbs[] = {"select", "insert", "update", "delete", "merge", "from"};
@@ -80,10 +86,13 @@ bool analytics_script_scan(const char *text, analytics_script_last *out)
 {
     scanner sc = {text, 0, strlen(text)};
     stmt st = {0}, last = {0};
+    bool temporary = false;
     while (sc.i <= sc.n) {
         if (sc.i == sc.n || text[sc.i] == ';') {
-            if (st.any)
+            if (st.any) {
+                temporary |= last.temporary;
                 last = st;
+            }
             memset(&st, 0, sizeof(st));
             sc.i++;
             continue;
@@ -115,6 +124,7 @@ bool analytics_script_scan(const char *text, analytics_script_last *out)
         return false;
     *out = last.at;
     out->is_query = last.first_query && last.verb_seen && last.select_first;
+    out->temporary_before = temporary;
     return true;
 }
 
@@ -130,16 +140,18 @@ char *analytics_script_query(const char *text, const char *view, const char *res
     analytics_buf_append(&b, text, l.start);
     if (l.start && text[l.start - 1] != '\n')
         analytics_buf_puts(&b, "\n");
-    analytics_buf_printf(&b,
-                         "-- gridgate: the result's column names, as Hive describes them\n"
-                         "DROP VIEW IF EXISTS %s;\n"
-                         "CREATE VIEW %s AS\n%.*s;\n"
-                         "SET hive.ddl.output.format=json;\n"
-                         "DESCRIBE %s;\n"
-                         "DROP VIEW %s;\n"
-                         "-- gridgate: the result's rows, as files\n"
-                         "%.*s",
-                         view, view, qlen, q, view, view, head, q);
+    /* Hive refuses a view over the session's temporary tables and functions: such a result
+     * keeps its shape, without names. */
+    if (!l.temporary_before)
+        analytics_buf_printf(&b,
+                             "-- gridgate: the result's column names, as Hive describes them\n"
+                             "DROP VIEW IF EXISTS %s;\n"
+                             "CREATE VIEW %s AS\n%.*s;\n"
+                             "SET hive.ddl.output.format=json;\n"
+                             "DESCRIBE %s;\n"
+                             "DROP VIEW %s;\n",
+                             view, view, qlen, q, view, view);
+    analytics_buf_printf(&b, "-- gridgate: the result's rows, as files\n%.*s", head, q);
     bool ok = analytics_hiveql_result_into(&b, result_dir);
     analytics_buf_printf(&b, "%.*s;\n", qlen - head, q + head);
     if (!ok || b.failed) {

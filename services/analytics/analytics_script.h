@@ -13,7 +13,9 @@
  *
  * The query runs once (a view is only compiled); its rows land as files in the result
  * directory in an escaped format (analytics_hiveql_result_into), and the column names are the
- * JSON line of DESCRIBE, found in stdout whatever frames the CLI prints around it. Any other
+ * JSON line of DESCRIBE, found in stdout whatever frames the CLI prints around it. After a
+ * CREATE TEMPORARY statement the view part is left out (Hive refuses views over the session's
+ * temporary tables and functions): the rows keep their shape, the names are unknown. Any other
  * last statement (SHOW, DESCRIBE, EXPLAIN, INSERT, DDL) is left alone: its result is the lines
  * Hive prints. */
 #ifndef ANALYTICS_SCRIPT_H
@@ -28,6 +30,7 @@
 typedef struct analytics_script_last {
     size_t start, end, select_at;
     bool is_query; /* starts with SELECT or WITH, and its first top-level verb is a SELECT */
+    bool temporary_before; /* a statement before it is CREATE TEMPORARY ... */
 } analytics_script_last;
 
 /* Scans text as the hive command line splits it (';' outside quotes, '--' and block comments

@@ -465,6 +465,16 @@ def test_raw_query_rows_keep_their_shape(analytics, schema):
     schema("job.json", body)
 
 
+def test_query_over_a_temporary_table_keeps_its_rows(analytics):
+    """Hive makes no view over a temporary table: the rows still keep their shape, unnamed."""
+    q = {"hiveql": "CREATE TEMPORARY TABLE gg_tmp AS SELECT 'x\\ty' AS s, CAST(NULL AS INT) AS i;\n"
+                   "SELECT s, i FROM gg_tmp"}
+    st, _, body = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}", q, admin(),
+                          timeout=JOB_WAIT + 60)
+    assert st == 200 and body["state"] == "succeeded", body
+    assert body["rows"] == [["x\ty", None]] and body["columns"] is None
+
+
 def test_failed_query_reports_hive_error(analytics, schema):
     """A caller that waits gets a failed job as an error status (curl -f fails a CI step), with
     the job in the problem; without waiting the job is a resource like any other."""

@@ -64,6 +64,26 @@ static void test_statements_before_and_comments_around(void **state)
     free(s);
 }
 
+/* Hive refuses views over temporary tables: after CREATE TEMPORARY the rows still become files,
+ * without the view that names them. */
+static void test_after_a_temporary_table_no_view(void **state)
+{
+    (void)state;
+    char *s = script("CREATE TEMPORARY TABLE t AS SELECT 1 AS n;\nSELECT n FROM t");
+    assert_non_null(s);
+    assert_null(strstr(s, "VIEW"));
+    assert_null(strstr(s, "DESCRIBE"));
+    assert_non_null(strstr(s, "STORED AS TEXTFILE\nSELECT n FROM t;\n"));
+    free(s);
+    s = script("SELECT 'CREATE TEMPORARY'; create temporary function f as 'x'; SELECT f(1)");
+    assert_non_null(s);
+    assert_null(strstr(s, "VIEW"));
+    free(s);
+    s = script("SELECT 'CREATE TEMPORARY TABLE'; SELECT 1"); /* only in a string */
+    assert_non_null(strstr(s, "CREATE VIEW"));
+    free(s);
+}
+
 static void test_other_last_statements_are_left_alone(void **state)
 {
     (void)state;
@@ -129,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_final_select_writes_files_and_describes_itself),
         cmocka_unit_test(test_statements_before_and_comments_around),
+        cmocka_unit_test(test_after_a_temporary_table_no_view),
         cmocka_unit_test(test_other_last_statements_are_left_alone),
         cmocka_unit_test(test_quotes_hide_keywords_and_semicolons),
         cmocka_unit_test(test_columns_from_any_frame),
