@@ -449,7 +449,7 @@ def test_raw_query_needs_admin_and_pages_through_rows(analytics, schema):
 
 def test_raw_query_rows_keep_their_shape(analytics, schema):
     """Column names, SQL NULL as null, tabs and newlines inside values, whatever the CLI prints:
-    one job, about 10 s."""
+    one job, a few seconds."""
     q = {"hiveql": "SET hive.cli.print.header=true;\n"  # a site default must change nothing
                    "WITH t AS (SELECT 1 AS n)\n"  # the result clause goes after the WITH clause
                    "SELECT n, 'a\\tb' AS tabbed, NULL, 'l1\\nl2\\r' AS lines, "
