@@ -32,4 +32,12 @@ int gg_conf_why_set(char *why, size_t whylen, const char *fmt, ...)
  * that a Redis URL's database number obeys the same rules as an INT setting. */
 int gg_conf_parse_typed(gg_conf_type t, const char *raw, gg_conf_value *v);
 
+/* The variable of setting name: "redis-url" -> "GRIDGATE_REDIS_URL". */
+void gg_conf_env_name(const char *name, char *buf, size_t len);
+
+/* 0 when every GRIDGATE_* variable of envp is known (see gg_conf_load); else -1 and a reason
+ * naming the first unknown variable and the closest known setting. */
+int gg_conf_env_check_names(const gg_conf_opt *opts, size_t nopts, char **envp, char *why,
+                            size_t whylen);
+
 #endif

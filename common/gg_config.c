@@ -16,7 +16,6 @@
 #define GG_VERSION "unknown"
 #endif
 
-#define ENV_PREFIX      "GRIDGATE_"
 #define PROP_ENV_PREFIX "GRIDGATE_KAFKA_PROP_"
 #define PROP_FLAG       "kafka-prop"
 #define NAME_MAX_LEN    128
@@ -47,6 +46,7 @@ typedef struct conf_ctx {
     const char **flagprops; /* every --kafka-prop argument, "name=value" */
     size_t nflagprops;
     bool want_props;
+    bool check_only; /* --check-config */
 } conf_ctx;
 
 /* Prints the one line a configuration mistake gets; returns the exit status it calls for. */
@@ -60,15 +60,6 @@ __attribute__((format(printf, 2, 3))) static int conf_error(const conf_ctx *c, c
     fputc('\n', c->err);
     fflush(c->err);
     return GG_CONF_EXIT_USAGE;
-}
-
-static void env_name(const char *name, char *buf, size_t len)
-{
-    size_t n = strlen(ENV_PREFIX);
-    memcpy(buf, ENV_PREFIX, n);
-    for (; *name && n + 1 < len; name++)
-        buf[n++] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
-    buf[n] = '\0';
 }
 
 static const char *env_get(char **envp, const char *name)
@@ -228,11 +219,13 @@ static int store_value(const gg_conf_opt *o, void *settings, const char *raw, ch
 static int apply_opts(const conf_ctx *c, void *settings, char **envp)
 {
     char env[NAME_MAX_LEN], why[GG_CONF_WHY_MAX];
+    if (gg_conf_env_check_names(c->opts, c->nopts, envp, why, sizeof(why)) != 0)
+        return conf_error(c, "%s", why);
     for (size_t i = 0; i < c->nopts; i++) {
         const gg_conf_opt *o = &c->opts[i];
         const char *raw = c->flagval[i];
         int src = SRC_FLAG;
-        env_name(o->name, env, sizeof(env));
+        gg_conf_env_name(o->name, env, sizeof(env));
         if (!raw) {
             raw = env_get(envp, env);
             src = SRC_ENV;
@@ -255,7 +248,7 @@ static int apply_opts(const conf_ctx *c, void *settings, char **envp)
 static void print_opt_help(FILE *out, const gg_conf_opt *o)
 {
     char env[NAME_MAX_LEN];
-    env_name(o->name, env, sizeof(env));
+    gg_conf_env_name(o->name, env, sizeof(env));
     fprintf(out, "  --%s %s\n", o->name, type_metavars[o->type]);
     if (o->help)
         fprintf(out, "      %s\n", o->help);
@@ -288,7 +281,9 @@ static void print_help(const conf_ctx *c)
               "      env " PROP_ENV_PREFIX "<name>, as " PROP_ENV_PREFIX "sasl.mechanism or\n"
               "      " PROP_ENV_PREFIX "SASL_MECHANISM\n",
               c->out);
-    fputs("  --help\n      Print this help and exit.\n"
+    fputs("  --check-config\n      Validate every setting as a start would, print the verdict and\n"
+          "      exit 0 (valid) or 2 (not), without starting anything or connecting anywhere.\n"
+          "  --help\n      Print this help and exit.\n"
           "  --version\n      Print the version and exit.\n",
           c->out);
     fflush(c->out);
@@ -343,7 +338,7 @@ static int scan_flag(conf_ctx *c, int argc, char **argv, int *i)
     if (!o)
         return conf_error(c, "unknown option %s (see --help)",
                           quote(q, sizeof(q), argv[*i], (size_t)(name - argv[*i]) + len));
-    env_name(o->name, env, sizeof(env));
+    gg_conf_env_name(o->name, env, sizeof(env));
     if (!(v = flag_value(argc, argv, i, eq, o->type == GG_CONF_BOOL)))
         return conf_error(c, "option --%s (env %s) needs a value", o->name, env);
     c->flagval[idx] = v;
@@ -363,6 +358,10 @@ static int scan_args(conf_ctx *c, int argc, char **argv)
             fprintf(c->out, "%s %s\n", c->prog, GG_VERSION);
             fflush(c->out);
             return GG_CONF_EXIT_SUCCESS;
+        }
+        if (is_flag(a, "check-config")) {
+            c->check_only = true;
+            continue;
         }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             const char *what = strcmp(a, "--") == 0 && i + 1 < argc ? argv[i + 1] : a;
@@ -414,7 +413,7 @@ int gg_conf_load(const char *prog, const char *summary, const gg_conf_opt *opts,
     free(c.flagprops);
     if (rc != GG_CONF_OK)
         gg_conf_free(opts, nopts, settings, kafka_props);
-    return rc;
+    return rc == GG_CONF_OK && c.check_only ? GG_CONF_CHECK_ONLY : rc;
 }
 
 void gg_conf_free(const gg_conf_opt *opts, size_t nopts, void *settings, gg_conf_props *kafka_props)

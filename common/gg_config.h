@@ -58,8 +58,9 @@ typedef struct gg_conf_props {
 
 enum {
     GG_CONF_OK = 0,
-    GG_CONF_EXIT_SUCCESS = 1, /* --help or --version printed: exit(0) */
-    GG_CONF_EXIT_USAGE = 2    /* bad configuration, message printed: exit(2) */
+    GG_CONF_EXIT_SUCCESS = 1, /* --help, --version or a --check-config verdict printed: exit(0) */
+    GG_CONF_EXIT_USAGE = 2,   /* bad configuration, message printed: exit(2) */
+    GG_CONF_CHECK_ONLY = 3    /* gg_conf_load only: loaded, and --check-config was given */
 };
 
 /* Fills settings from opts, the environment and argv, in that order of rising precedence.
@@ -70,12 +71,48 @@ enum {
  * other is lower-cased with '_' turned into '.' (GRIDGATE_KAFKA_PROP_SASL_MECHANISM).
  * Help and version text go to out; the single error message goes to err.
  *
- * Returns GG_CONF_OK, GG_CONF_EXIT_SUCCESS or GG_CONF_EXIT_USAGE, which is also the process exit
- * status to use. settings is overwritten, never read; when the result is not GG_CONF_OK nothing
- * is left allocated. Call gg_conf_free() after GG_CONF_OK (calling it in any case is safe). */
+ * Every GRIDGATE_* variable of envp must be a setting of opts, a setting of another gridgate
+ * service (gg_conf_known_settings) or a GRIDGATE_KAFKA_PROP_<x>; any other is a usage error that
+ * names the closest known setting (shared env files hand every service every setting, but a name
+ * no service reads is a typo that would leave a default silently in force).
+ *
+ * Returns GG_CONF_OK, GG_CONF_EXIT_SUCCESS or GG_CONF_EXIT_USAGE, or GG_CONF_CHECK_ONLY when
+ * everything loaded and --check-config was given (see gg_conf_startup). settings is overwritten,
+ * never read; after GG_CONF_EXIT_SUCCESS or GG_CONF_EXIT_USAGE nothing is left allocated. Call
+ * gg_conf_free() after GG_CONF_OK or GG_CONF_CHECK_ONLY (calling it in any case is safe). */
 int gg_conf_load(const char *prog, const char *summary, const gg_conf_opt *opts, size_t nopts,
                  void *settings, gg_conf_props *kafka_props, int argc, char **argv, char **envp,
                  FILE *out, FILE *err);
+
+/* A service's start-up checks beyond single values: what depends on several settings, and what
+ * only a client library can judge (librdkafka's properties). Returns 0, or -1 with a one-line
+ * reason in why that names the settings involved and quotes no secret. */
+typedef int (*gg_conf_validate_fn)(const void *settings, const gg_conf_props *kafka_props,
+                                   char *why, size_t whylen);
+
+typedef struct gg_conf_spec {
+    const char *prog;    /* "gridgate-cache" */
+    const char *summary; /* first line of --help */
+    const gg_conf_opt *opts;
+    size_t nopts;
+    gg_conf_validate_fn validate; /* may be NULL */
+} gg_conf_spec;
+
+/* The configuration step of every service's main: gg_conf_load, then spec->validate, so that a
+ * bad configuration stops the service with status 2 before anything starts. With --check-config
+ * it stops there in any case: it prints a one-line verdict ("<prog>: configuration OK" on out,
+ * or the error on err), connects nowhere, and returns GG_CONF_EXIT_SUCCESS or
+ * GG_CONF_EXIT_USAGE. kafka_props is NULL for a service without Kafka. Returns GG_CONF_OK when
+ * the service should start (free settings with gg_conf_free later); otherwise nothing is left
+ * allocated and gg_conf_exit_status() gives the process exit status. */
+int gg_conf_startup(const gg_conf_spec *spec, void *settings, gg_conf_props *kafka_props, int argc,
+                    char **argv, char **envp, FILE *out, FILE *err);
+
+/* The process exit status of a gg_conf_startup result other than GG_CONF_OK: 0 or 2. */
+int gg_conf_exit_status(int rc);
+
+/* Every setting name that some gridgate service reads ("redis-url"), README.md's table. */
+const char *const *gg_conf_known_settings(size_t *n);
 
 /* Frees the strings of settings and every kafka property; either pointer may be NULL. */
 void gg_conf_free(const gg_conf_opt *opts, size_t nopts, void *settings,
@@ -105,6 +142,10 @@ int gg_conf_check_redis_url(const char *value, char *why, size_t whylen);
 int gg_conf_check_http_url(const char *value, char *why, size_t whylen);
 /* Anything libmongoc accepts as a connection string. */
 int gg_conf_check_mongo_uri(const char *value, char *why, size_t whylen);
+/* The Kafka pass-through properties as librdkafka's rd_kafka_conf_set takes them, with brokers
+ * as bootstrap.servers; no client is made, nothing connects. */
+int gg_conf_check_kafka(const char *brokers, const gg_conf_props *kafka_props, char *why,
+                        size_t whylen);
 
 /* Splits "host:port" or "[v6addr]:port" (brackets dropped) as gg_conf_check_hostport accepts
  * it. Returns 0, or -1 when s is malformed or the host does not fit in hostlen bytes. */

@@ -3,12 +3,14 @@
 #include "gg_http_int.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "gg_config.h"
@@ -134,23 +136,29 @@ static void dispatch(gg_http_server *s, gg_http_req *req)
     req->route->handler(req, req->route->ud);
 }
 
-/* Queues the reply if there is one, else suspends a deferred request until gg_http_resume. */
+/* Queues the reply if there is one, else suspends a deferred request until its reply arrives.
+ * Both sides decide under req->lock, so a reply from another thread either comes before this
+ * (and is queued here) or finds the connection suspended (and resumes it, see gg_http_req.c). */
 static enum MHD_Result queue_or_suspend(gg_http_req *req)
 {
     pthread_mutex_lock(&req->lock);
-    if (!req->response && req->deferred && !req->resume_pending) {
+    if (!req->response && req->deferred) {
         req->suspended = true;
         MHD_suspend_connection(req->conn);
         pthread_mutex_unlock(&req->lock);
         return MHD_YES;
     }
-    req->resume_pending = false;
+    bool answered = req->response != NULL;
     pthread_mutex_unlock(&req->lock);
-    if (!req->response)
+    if (!answered)
         gg_http_reply_problem(req, 500, "internal", "the handler gave no answer");
-    if (!req->response)
+    pthread_mutex_lock(&req->lock);
+    struct MHD_Response *resp = req->response;
+    unsigned status = req->status;
+    pthread_mutex_unlock(&req->lock);
+    if (!resp)
         return MHD_NO;
-    return MHD_queue_response(req->conn, req->status, req->response);
+    return MHD_queue_response(req->conn, status, resp);
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -175,8 +183,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (!req->response && !req->deferred)
+    /* A resumed request comes back here: it is dispatched once. */
+    if (!req->dispatched) {
+        req->dispatched = true;
         dispatch(s, req);
+    }
     return queue_or_suspend(req);
 }
 
@@ -188,8 +199,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     gg_http_req *req = *req_cls;
     if (!req)
         return;
+    /* A deferred reply resumes the connection before it releases req->lock; when the client has
+     * gone meanwhile, libmicrohttpd ends the resumed request here at once, without asking the
+     * access handler. Taking the lock waits until that replier is done with req. */
+    pthread_mutex_lock(&req->lock);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->status)
         req->status = 499; /* client went away before the answer */
+    pthread_mutex_unlock(&req->lock);
     gg_http_req_finish(req);
     gg_http_req_free(req);
     *req_cls = NULL;
@@ -245,14 +261,19 @@ int gg_http_start(gg_http_server *s)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* The logger comes first so that libmicrohttpd reports even its option parsing through it.
+     * No MHD_OPTION_LISTENING_ADDRESS_REUSE: SO_REUSEPORT would let a second instance share the
+     * port and take half of the requests; libmicrohttpd's default SO_REUSEADDR still allows a
+     * restart while old connections linger in TIME_WAIT. */
+    errno = 0;
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->cfg.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s->log, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s->log,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+        completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!s->daemon) {
-        gg_error(s->log, "cannot start HTTP server", "{s:s}", "listen", s->listen);
+        gg_error(s->log, "cannot start HTTP server", "{s:s, s:s}", "listen", s->listen, "error",
+                 errno ? strerror(errno) : "see the previous line");
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -275,7 +296,7 @@ void gg_http_stop(gg_http_server *s)
      * moment: MHD_stop_daemon closes whatever is still connected. */
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+        shutdown(fd, SHUT_RDWR); /* refuses new connections; the descriptor stays ours */
     for (int i = 0; i < 50; i++) {
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -286,6 +307,10 @@ void gg_http_stop(gg_http_server *s)
     }
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    /* Only now: a worker thread may still use the listen socket until the daemon has stopped
+     * (MHD_quiesce_daemon's contract); closing it earlier could close a reused descriptor. */
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
 }
 
 void gg_http_free(gg_http_server *s)

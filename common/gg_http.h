@@ -5,12 +5,16 @@
  * centrally, X-Request-Id echoed or generated, CORS, one access-log line and the request
  * metrics per request. Handlers only see a gg_http_req and answer with one gg_http_reply_*().
  *
+ * The request metrics take their labels from bounded sets only, so no client can fill the
+ * registry: route is the matched route's pattern or "unmatched", method a standard method or
+ * "other", status the answer's code.
+ *
  * Responses are queued on libmicrohttpd's second call for a request, never the first: on the
  * first call libmicrohttpd 0.9.75 would answer with "Connection: close" and every request would
  * pay for a new TCP connection.
  *
- * A handler may also defer its answer (gg_http_defer) and give it later from another thread
- * (gg_http_reply_* then gg_http_resume), for long polls such as "wait until the job ends". */
+ * A handler may also defer its answer (gg_http_defer) and give it later from another thread with
+ * one gg_http_reply_*, for long polls such as "wait until the job ends". */
 #ifndef GG_HTTP_H
 #define GG_HTTP_H
 
@@ -85,9 +89,10 @@ void gg_http_reply_problem(gg_http_req *req, unsigned status, const char *slug, 
 void gg_http_reply_problemf(gg_http_req *req, unsigned status, const char *slug, const char *fmt,
                             ...) __attribute__((format(printf, 4, 5)));
 
-/* Deferred replies: the handler calls gg_http_defer and returns; later any thread replies with
- * gg_http_reply_* and then calls gg_http_resume exactly once. */
+/* Deferred replies: the handler calls gg_http_defer before it hands req to another thread, and
+ * returns. Later, any thread answers with exactly one gg_http_reply_* (headers added first), which
+ * also wakes the suspended connection. That reply is the last use of req: the server may send it
+ * and free req before the call returns, so nothing may touch req afterwards, not even to read. */
 void gg_http_defer(gg_http_req *req);
-void gg_http_resume(gg_http_req *req);
 
 #endif

@@ -61,13 +61,15 @@ struct gg_http_req {
     json_t *json;
     char request_id[130];
     struct timespec start;
-    /* The reply, built by gg_http_reply_* and queued by the access handler. */
-    pthread_mutex_t lock; /* defer/resume may race with the worker that suspends */
+    bool dispatched; /* the handler ran; only the worker thread reads or writes it */
     gg_http_header_kv *headers;
+    /* The reply, built by gg_http_reply_* and queued by the access handler. A deferred reply
+     * comes from another thread, which publishes it and resumes the connection under lock. */
+    pthread_mutex_t lock;
     struct MHD_Response *response;
     unsigned status;
     size_t reply_bytes;
-    bool deferred, suspended, resume_pending;
+    bool deferred, suspended;
 };
 
 /* gg_http_router.c */

@@ -182,6 +182,28 @@ void gg_http_add_header(gg_http_req *req, const char *name, const char *value)
     req->headers = h;
 }
 
+/* Hands the reply to the worker. A deferred request whose worker already suspended it is
+ * resumed in the same critical section: once the lock is released the worker may send the reply
+ * and free req, so this is the replying thread's last touch of req. A deferred request not
+ * suspended yet needs no resume: its worker finds the reply when it looks (queue_or_suspend). */
+static void publish(gg_http_req *req, unsigned status, struct MHD_Response *resp, size_t len)
+{
+    pthread_mutex_lock(&req->lock);
+    if (req->response) { /* a second reply is a handler bug; the first one wins */
+        pthread_mutex_unlock(&req->lock);
+        MHD_destroy_response(resp);
+        return;
+    }
+    req->response = resp;
+    req->status = status;
+    req->reply_bytes = len;
+    if (req->suspended) {
+        req->suspended = false;
+        MHD_resume_connection(req->conn);
+    }
+    pthread_mutex_unlock(&req->lock);
+}
+
 static void set_response(gg_http_req *req, unsigned status, struct MHD_Response *resp,
                          const char *content_type, size_t len)
 {
@@ -199,15 +221,7 @@ static void set_response(gg_http_req *req, unsigned status, struct MHD_Response 
     }
     for (gg_http_header_kv *h = req->headers; h; h = h->next)
         MHD_add_response_header(resp, h->name, h->value);
-    pthread_mutex_lock(&req->lock);
-    if (req->response) /* a second reply is a handler bug; the first one wins */
-        MHD_destroy_response(resp);
-    else {
-        req->response = resp;
-        req->status = status;
-        req->reply_bytes = len;
-    }
-    pthread_mutex_unlock(&req->lock);
+    publish(req, status, resp, len);
 }
 
 void gg_http_reply_bytes(gg_http_req *req, unsigned status, const char *content_type, char *body,
@@ -284,23 +298,24 @@ void gg_http_defer(gg_http_req *req)
     pthread_mutex_unlock(&req->lock);
 }
 
-void gg_http_resume(gg_http_req *req)
-{
-    pthread_mutex_lock(&req->lock);
-    if (req->suspended) {
-        req->suspended = false;
-        MHD_resume_connection(req->conn);
-    } else {
-        req->resume_pending = true; /* the worker has not suspended yet: it will see the reply */
-    }
-    pthread_mutex_unlock(&req->lock);
-}
-
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The method as a metric label: one of the methods of RFC 9110 and RFC 5789, else "other". A
+ * client chooses the method string freely, and each distinct value would be a new series until
+ * the registry is full (see gg_metrics.h). */
+static const char *method_label(const char *method)
+{
+    static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                        "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(method, known[i]) == 0)
+            return known[i];
+    return "other";
 }
 
 void gg_http_req_finish(gg_http_req *req)
@@ -312,7 +327,7 @@ void gg_http_req_finish(gg_http_req *req)
         char labels[300], esc[200];
         gg_metrics_label_escape(esc, sizeof(esc), route);
         snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%u\"", esc,
-                 req->method, req->status);
+                 method_label(req->method), req->status);
         gg_counter_add(gg_metrics_counter(s->metrics, "http_requests_total",
                                           "HTTP requests by route, method and status", labels),
                        1);

@@ -60,6 +60,12 @@ typedef struct gg_kafka_conf {
     size_t nprops;
 } gg_kafka_conf;
 
+/* Checks conf's brokers and pass-through properties as the consumer and the producer would set
+ * them (librdkafka's rd_kafka_conf_set, and the consumer's forced property), without making a
+ * client: nothing starts, nothing connects. Returns 0, or -1 naming the rejected property and
+ * librdkafka's reason in err. */
+int gg_kafka_conf_check(const gg_kafka_conf *conf, char *err, size_t errlen);
+
 /* ---- consumer ---------------------------------------------------------------------------- */
 
 typedef struct gg_kafka_consumer gg_kafka_consumer;

@@ -140,6 +140,33 @@ fail:
     return NULL;
 }
 
+int gg_kafka_conf_forbid_forced(const gg_kafka_conf *conf, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < conf->nprops; i++) {
+        if (conf->props[i].name && strcmp(conf->props[i].name, GG_KAFKA_FORCED_PROP) == 0) {
+            gg_kafka_errf(err, errlen,
+                          "kafka property \"%s\": always false, offsets are stored only for "
+                          "messages marked done",
+                          GG_KAFKA_FORCED_PROP);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Only rd_kafka_conf_set judges here: rd_kafka_new would also check how the properties combine,
+ * but it starts the client's threads and its first connections. */
+int gg_kafka_conf_check(const gg_kafka_conf *conf, char *err, size_t errlen)
+{
+    if (gg_kafka_conf_forbid_forced(conf, err, errlen) < 0)
+        return -1;
+    rd_kafka_conf_t *rc = gg_kafka_conf_build(conf, NULL, 0, NULL, err, errlen);
+    if (!rc)
+        return -1;
+    rd_kafka_conf_destroy(rc);
+    return 0;
+}
+
 int gg_kafka_probe(rd_kafka_t *rk, int timeout_ms, char *err, size_t errlen)
 {
     const struct rd_kafka_metadata *md = NULL;

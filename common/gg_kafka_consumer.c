@@ -23,24 +23,6 @@ struct gg_kafka_consumer {
     int paused;
 };
 
-/* Set by the consumer on every handle. enable.auto.offset.store is not among the defaults: it
- * is forced, since turning it on would commit messages nobody marked done. */
-static const char *const forced_prop = "enable.auto.offset.store";
-
-static int forbid_forced(const gg_kafka_conf *conf, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < conf->nprops; i++) {
-        if (conf->props[i].name && strcmp(conf->props[i].name, forced_prop) == 0) {
-            gg_kafka_errf(err, errlen,
-                          "kafka property \"%s\": always false, offsets are stored only for "
-                          "messages marked done",
-                          forced_prop);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* ---- assignment bookkeeping (called with c->lock held) ----------------------------------- */
 
 static void list_remove(rd_kafka_topic_partition_list_t *list,
@@ -225,9 +207,9 @@ static rd_kafka_conf_t *consumer_conf(gg_kafka_consumer *c, const gg_kafka_conf 
     const gg_kafka_prop defaults[] = {
         {"group.id", conf->group_id},      {"enable.auto.commit", "true"},
         {"auto.offset.reset", "earliest"}, {"enable.partition.eof", "false"},
-        {"statistics.interval.ms", stats}, {forced_prop, "false"},
+        {"statistics.interval.ms", stats}, {GG_KAFKA_FORCED_PROP, "false"},
     };
-    if (forbid_forced(conf, err, errlen) < 0)
+    if (gg_kafka_conf_forbid_forced(conf, err, errlen) < 0)
         return NULL;
     rd_kafka_conf_t *rc = gg_kafka_conf_build(conf, defaults, sizeof(defaults) / sizeof(*defaults),
                                               &c->base, err, errlen);

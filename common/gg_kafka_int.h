@@ -34,6 +34,13 @@ rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_kafka_p
                                      size_t ndefaults, gg_kafka_base *base, char *err,
                                      size_t errlen);
 
+/* The consumer sets it false on every handle and refuses it among conf->props: turning it on
+ * would commit messages nobody marked done. */
+#define GG_KAFKA_FORCED_PROP "enable.auto.offset.store"
+
+/* 0, or -1 with a message in err when conf->props names GG_KAFKA_FORCED_PROP. */
+int gg_kafka_conf_forbid_forced(const gg_kafka_conf *conf, char *err, size_t errlen);
+
 /* Per-partition lag from the last statistics report, replaced whole on every report. */
 typedef struct gg_kafka_lag {
     pthread_mutex_t lock;

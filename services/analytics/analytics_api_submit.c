@@ -45,9 +45,6 @@ static void respond(analytics_ctx *ctx, gg_http_req *req, const char *id, long w
         int64_t deadline = analytics_mono_ms() + (int64_t)wait_s * 1000;
         if (analytics_tracker_park(ctx->tracker, req, id, deadline, page, how))
             return; /* req now belongs to the tracker */
-        analytics_api_answer_job(ctx, req, id, page, how);
-        gg_http_resume(req);
-        return;
     }
     analytics_api_answer_job(ctx, req, id, page, how);
 }

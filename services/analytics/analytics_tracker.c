@@ -127,8 +127,8 @@ static int64_t answer_parked(analytics_tracker *t, int64_t now, bool all)
     while (due) {
         parked *p = due;
         due = p->next;
+        /* The reply also wakes the request: p->req is gone once it returns. */
         analytics_api_answer_job(t->ctx, p->req, p->id, &p->page, p->how);
-        gg_http_resume(p->req);
         free(p);
     }
     return soonest;

@@ -8,7 +8,8 @@
  * tries again, so nothing already submitted is lost.
  *
  * Requests that asked to wait (?wait=SECONDS) are parked here instead of blocking an HTTP
- * worker: the tracker answers them (gg_http_resume) when their job ends or their time is up. */
+ * worker: the tracker answers them (a deferred gg_http_reply_*) when their job ends or their time
+ * is up. */
 #ifndef ANALYTICS_TRACKER_H
 #define ANALYTICS_TRACKER_H
 

@@ -70,6 +70,30 @@ static const gg_conf_opt analytics_opts[] = {
 // clang-format on
 #define ANALYTICS_NOPTS (sizeof(analytics_opts) / sizeof(analytics_opts[0]))
 
+/* What the start would reject after the table: the jobs directory derived from the Hadoop user
+ * when GRIDGATE_JOBS_DIR is unset (a user name with a space makes an unusable path). */
+static int analytics_validate(const void *settings, const gg_conf_props *props, char *why,
+                              size_t len)
+{
+    const analytics_settings *cfg = settings;
+    char dir[ANALYTICS_PATH_MAX + 64], reason[128];
+    (void)props;
+    if (cfg->jobs_dir)
+        return 0;
+    snprintf(dir, sizeof(dir), "/user/%s/gridgate/jobs", cfg->hadoop_user);
+    if (analytics_valid_path(dir, reason, sizeof(reason)))
+        return 0;
+    snprintf(why, len,
+             "--hadoop-user (env GRIDGATE_HADOOP_USER) makes an unusable jobs directory "
+             "(%s); set --jobs-dir (env GRIDGATE_JOBS_DIR)",
+             reason);
+    return -1;
+}
+
+static const gg_conf_spec analytics_spec = {
+    "gridgate-analytics", "Runs word counts and HiveQL over HDFS text through WebHCat.",
+    analytics_opts, ANALYTICS_NOPTS, analytics_validate};
+
 static int analytics_start(analytics_ctx *ctx)
 {
     if (gg_service_init(&ctx->svc, "analytics", &ctx->cfg.base) != 0)
@@ -96,11 +120,9 @@ int main(int argc, char **argv)
 {
     analytics_ctx ctx = {0};
     gg_service_signals_init(&ctx.svc);
-    int rc = gg_conf_load(
-        "gridgate-analytics", "Runs word counts and HiveQL over HDFS text through WebHCat.",
-        analytics_opts, ANALYTICS_NOPTS, &ctx.cfg, NULL, argc, argv, NULL, stdout, stderr);
+    int rc = gg_conf_startup(&analytics_spec, &ctx.cfg, NULL, argc, argv, NULL, NULL, NULL);
     if (rc != GG_CONF_OK)
-        return rc == GG_CONF_EXIT_SUCCESS ? 0 : 2;
+        return gg_conf_exit_status(rc);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int status = 0;
     if (analytics_start(&ctx) == 0)

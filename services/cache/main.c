@@ -30,6 +30,17 @@ static const gg_conf_opt cache_opts[] = {
 };
 #define CACHE_NOPTS (sizeof(cache_opts) / sizeof(cache_opts[0]))
 
+/* What the start would reject after the table: the Kafka properties, as librdkafka takes them. */
+static int cache_validate(const void *settings, const gg_conf_props *props, char *why, size_t len)
+{
+    const cache_settings *cfg = settings;
+    return gg_conf_check_kafka(cfg->kafka.brokers, props, why, len);
+}
+
+static const gg_conf_spec cache_spec = {
+    "gridgate-cache", "Keeps the latest readings of every station in Redis and serves them.",
+    cache_opts, CACHE_NOPTS, cache_validate};
+
 static int kafka_probe(void *ud, char *err, size_t errlen)
 {
     cache_ctx *ctx = ud;
@@ -100,11 +111,9 @@ int main(int argc, char **argv)
 {
     cache_ctx ctx = {0};
     gg_service_signals_init(&ctx.svc);
-    int rc = gg_conf_load(
-        "gridgate-cache", "Keeps the latest readings of every station in Redis and serves them.",
-        cache_opts, CACHE_NOPTS, &ctx.cfg, &ctx.kafka_props, argc, argv, NULL, stdout, stderr);
+    int rc = gg_conf_startup(&cache_spec, &ctx.cfg, &ctx.kafka_props, argc, argv, NULL, NULL, NULL);
     if (rc != GG_CONF_OK)
-        return rc == GG_CONF_EXIT_SUCCESS ? 0 : 2;
+        return gg_conf_exit_status(rc);
     int status = 0;
     if (cache_start(&ctx) == 0)
         gg_service_wait(&ctx.svc, 0, NULL, NULL);

@@ -55,6 +55,17 @@ static const gg_conf_opt ingest_opts[] = {
 // clang-format on
 #define INGEST_NOPTS (sizeof(ingest_opts) / sizeof(ingest_opts[0]))
 
+/* What the start would reject after the table: the Kafka properties, as librdkafka takes them. */
+static int ingest_validate(const void *settings, const gg_conf_props *props, char *why, size_t len)
+{
+    const ingest_settings *cfg = settings;
+    return gg_conf_check_kafka(cfg->kafka.brokers, props, why, len);
+}
+
+static const gg_conf_spec ingest_spec = {
+    "gridgate-ingest", "Consumes station readings from Kafka and stores them in MongoDB.",
+    ingest_opts, INGEST_NOPTS, ingest_validate};
+
 static int kafka_probe(void *ud, char *err, size_t errlen)
 {
     ingest_ctx *ctx = ud;
@@ -134,11 +145,10 @@ int main(int argc, char **argv)
 {
     ingest_ctx ctx = {0};
     gg_service_signals_init(&ctx.svc);
-    int rc = gg_conf_load(
-        "gridgate-ingest", "Consumes station readings from Kafka and stores them in MongoDB.",
-        ingest_opts, INGEST_NOPTS, &ctx.cfg, &ctx.kafka_props, argc, argv, NULL, stdout, stderr);
+    int rc =
+        gg_conf_startup(&ingest_spec, &ctx.cfg, &ctx.kafka_props, argc, argv, NULL, NULL, NULL);
     if (rc != GG_CONF_OK)
-        return rc == GG_CONF_EXIT_SUCCESS ? 0 : 2;
+        return gg_conf_exit_status(rc);
     mongoc_init();
     int status = 0;
     if (ingest_start(&ctx) == 0)

@@ -307,3 +307,25 @@ def setting_names(docs, comp):
             for c in d["spec"]["template"]["spec"]["containers"]:
                 names |= {e["name"] for e in c.get("env") or []}
     return names
+
+
+NGINX = "nginx.ingress.kubernetes.io/"
+WAIT_MAX_DEFAULT = 3600  # analytics' default GRIDGATE_WAIT_MAX_S
+
+
+def check_ingress_long_requests(docs):
+    """The Ingress lets a ?wait= of analytics' longest wait finish (ingress-nginx cuts a request
+    after 60 s by default) and does not buffer streamed answers."""
+    problems = []
+    wait = int(config_of(docs, "analytics").get("GRIDGATE_WAIT_MAX_S", WAIT_MAX_DEFAULT))
+    for ing in of_kind(docs, "Ingress"):
+        ann = ing.get("metadata", {}).get("annotations") or {}
+        for key in ("proxy-read-timeout", "proxy-send-timeout"):
+            value = ann.get(NGINX + key)
+            if not isinstance(value, str) or not value.isdigit() or int(value) <= wait:
+                problems.append("%s: %s%s is %r, not above GRIDGATE_WAIT_MAX_S (%d s)"
+                                % (name_of(ing), NGINX, key, value, wait))
+        if ann.get(NGINX + "proxy-buffering") != "off":
+            problems.append("%s: %sproxy-buffering is %r, expected \"off\" for streamed answers"
+                            % (name_of(ing), NGINX, ann.get(NGINX + "proxy-buffering")))
+    return problems

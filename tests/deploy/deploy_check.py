@@ -16,6 +16,7 @@ import kubernetes_validate
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chart_env  # noqa: E402
 import chart_rules  # noqa: E402
 import docker_rules  # noqa: E402
 
@@ -126,6 +127,7 @@ def chart_rules_for(set_name):
     problems = (chart_rules.check_labels(docs) + chart_rules.check_deployments(docs) +
                 chart_rules.check_secrets(docs) + chart_rules.check_selectors(docs) +
                 chart_rules.check_ingress(docs, want["service_hosts"]) +
+                chart_rules.check_ingress_long_requests(docs) +
                 chart_rules.check_expected_set(docs, "HorizontalPodAutoscaler", want["hpa"]) +
                 chart_rules.check_expected_set(docs, "PodDisruptionBudget", want["pdb"]))
     if bool(chart_rules.of_kind(docs, "Ingress")) != want["ingress"]:
@@ -207,6 +209,57 @@ def setting_names():
     return problems
 
 
+def chart_config(set_name):
+    """Every rendered container's full environment passes its binary's --check-config."""
+    return chart_env.check_config(render(set_name, K8S_VERSIONS[-1]), binary)
+
+
+def compose_config():
+    """Every gridgate service of compose.yaml passes --check-config with its environment."""
+    problems = []
+    for service in chart_rules.SERVICES:
+        env = chart_env.image_env(service)
+        given = compose_project()["services"][service].get("environment") or {}
+        env.update({k: v for k, v in given.items() if v is not None})
+        proc = run([binary(service), "--check-config"], env=env, timeout=30)
+        if proc.returncode != 0:
+            problems.append("compose service %s: --check-config exited %d: %s"
+                            % (service, proc.returncode, proc.stderr.strip()))
+    return problems
+
+
+def image_tags():
+    """One tag for the images everywhere: the project's version (CMakeLists.txt, what the
+    binaries report) is the chart's appVersion, the tag the chart pulls by default, the tag
+    compose runs and the tag docs/DEPLOYMENT.md builds."""
+    import re
+    version = re.search(r"project\(gridgate VERSION ([0-9.]+)", read("CMakeLists.txt")).group(1)
+    chart = yaml.safe_load(read(CHART + "/Chart.yaml"))
+    problems = []
+    if str(chart.get("appVersion")) != version:
+        problems.append("Chart.yaml appVersion %r is not the project version %s"
+                        % (chart.get("appVersion"), version))
+    for d in of_kind_deployments(render("default", K8S_VERSIONS[-1])):
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            if not c["image"].endswith(":" + version):
+                problems.append("%s pulls %s, not tag %s" % (d["metadata"]["name"], c["image"],
+                                                            version))
+    docs = read("docs/DEPLOYMENT.md")
+    for service in chart_rules.SERVICES:
+        image = compose_project()["services"][service].get("image")
+        if image != "gridgate-%s:%s" % (service, version):
+            problems.append("compose runs %s for %s, not gridgate-%s:%s"
+                            % (image, service, service, version))
+        if "-t gridgate-%s:%s " % (service, version) not in docs + " ":
+            problems.append("docs/DEPLOYMENT.md does not build gridgate-%s:%s"
+                            % (service, version))
+    return problems
+
+
+def of_kind_deployments(docs):
+    return chart_rules.of_kind(docs, "Deployment")
+
+
 def self_tests():
     proc = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_rules.py")])
@@ -238,6 +291,11 @@ def main(argv):
           lambda: [] if compose_project() else ["empty project"])
     r.run("compose rules", lambda: docker_rules.check_compose(compose_project(), os.getcwd()))
     r.run("every setting name is known to its service", setting_names)
+    for set_name in VALUE_SETS:
+        r.run("every container's environment passes its binary's --check-config (%s values)"
+              % set_name, lambda s=set_name: chart_config(s))
+    r.run("every compose service's environment passes --check-config", compose_config)
+    r.run("one image tag: project version = chart appVersion = compose = docs", image_tags)
     if "--no-self-test" not in argv:
         r.run("self-tests of the checks (tests/deploy/test_rules.py)", self_tests)
     print()

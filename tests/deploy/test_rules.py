@@ -22,6 +22,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import chart_env  # noqa: E402
 import chart_rules  # noqa: E402
 import docker_rules  # noqa: E402
 import deploy_check  # noqa: E402
@@ -133,6 +134,93 @@ def test_ingress_routes_the_api_and_catches_misroutes(rendered):
     assert "/v1/jobs goes to" in text
     assert "not portable" in text
     assert "no Service of the release" in text
+
+
+# --- container environments and --check-config ---------------------------------------------
+
+def test_container_env_follows_kubernetes_precedence():
+    docs = [
+        {"kind": "ConfigMap", "metadata": {"name": "cm"},
+         "data": {"GRIDGATE_LOG_LEVEL": "debug", "GRIDGATE_LISTEN": "0.0.0.0:9"}},
+        {"kind": "Secret", "metadata": {"name": "rendered"},
+         "stringData": {"GRIDGATE_REDIS_URL": "redis://r:6379/0"},
+         "data": {"GRIDGATE_API_TOKEN": "dG9rZW4="}},
+    ]
+    c = {"name": "cache", "image": "reg.example.com/x/gridgate-cache:1.2.3",
+         "envFrom": [{"configMapRef": {"name": "cm"}}],
+         "env": [{"name": "GRIDGATE_LOG_LEVEL", "value": "warn"},
+                 {"name": "GRIDGATE_REDIS_URL",
+                  "valueFrom": {"secretKeyRef": {"name": "rendered", "key": "GRIDGATE_REDIS_URL"}}},
+                 {"name": "GRIDGATE_API_TOKEN",
+                  "valueFrom": {"secretKeyRef": {"name": "rendered", "key": "GRIDGATE_API_TOKEN"}}},
+                 {"name": "GRIDGATE_ADMIN_TOKEN", "valueFrom": {"secretKeyRef": {
+                     "name": "rendered", "key": "GRIDGATE_ADMIN_TOKEN", "optional": True}}},
+                 {"name": "GRIDGATE_MONGO_URI", "valueFrom": {
+                     "secretKeyRef": {"name": "elsewhere", "key": "GRIDGATE_MONGO_URI"}}},
+                 {"name": "GRIDGATE_X",
+                  "valueFrom": {"secretKeyRef": {"name": "rendered", "key": "GRIDGATE_X"}}}]}
+    assert chart_env.service_of(c) == "cache"
+    env, problems = chart_env.container_env(c, chart_env._Sources(docs),
+                                            {"GRIDGATE_LISTEN": "0.0.0.0:8082", "PATH": "/bin"})
+    assert env["GRIDGATE_LOG_LEVEL"] == "warn"          # env beats envFrom
+    assert env["GRIDGATE_LISTEN"] == "0.0.0.0:9"        # envFrom beats the image's ENV
+    assert env["PATH"] == "/bin"
+    assert env["GRIDGATE_REDIS_URL"] == "redis://r:6379/0"
+    assert env["GRIDGATE_API_TOKEN"] == "token"         # data is base64
+    assert "GRIDGATE_ADMIN_TOKEN" not in env            # optional and absent
+    assert env["GRIDGATE_MONGO_URI"] == chart_env.TEST_SECRETS["GRIDGATE_MONGO_URI"]
+    assert problems == ["GRIDGATE_X: rendered/GRIDGATE_X does not exist"]
+
+
+def test_image_env_reads_the_runtime_stage():
+    for service, port in chart_rules.SERVICES.items():
+        assert chart_env.image_env(service, ROOT)["GRIDGATE_LISTEN"] == "0.0.0.0:%d" % port
+
+
+def test_rejected_settings_fail_the_config_check(rendered):
+    bins = os.environ.get("GG_BIN_DIR") or os.path.join(ROOT, "build", "bin")
+    binary = lambda s: os.path.join(bins, "gridgate-" + s)  # noqa: E731
+    if not all(os.access(binary(s), os.X_OK) for s in chart_rules.SERVICES):
+        pytest.skip("the gridgate binaries are not built")
+    for docs in rendered.values():
+        assert chart_env.check_config(docs, binary, ROOT) == []
+    # The chart turns Kubernetes' per-Service variables off; the binaries take them anyway.
+    docs = copy.deepcopy(rendered["default"])
+    for d in docs:
+        if d["kind"] == "Deployment":
+            assert d["spec"]["template"]["spec"]["enableServiceLinks"] is False
+            d["spec"]["template"]["spec"]["enableServiceLinks"] = True
+        if d["kind"] == "Service":  # as in a release named gridgate: GRIDGATE_CACHE_...
+            d["metadata"]["name"] = "gridgate-" + chart_rules.component_of(d)
+    links = chart_env.service_links(docs)
+    assert links["GRIDGATE_CACHE_PORT_8082_TCP_ADDR"] == "10.0.0.1"
+    assert links["GRIDGATE_CACHE_SERVICE_PORT_HTTP"] == "8082"
+    assert links["GRIDGATE_INGEST_PORT"] == "tcp://10.0.0.1:8081"
+    assert chart_env.check_config(docs, binary, ROOT) == []
+    find(docs, "ConfigMap", "ingest")["data"]["GRIDGATE_MAX_BODY"] = "1.048576e+06"
+    find(docs, "ConfigMap", "analytics")["data"]["GRIDGATE_WEBHCAT_ULR"] = "http://w:1/"
+    container(docs, "cache")["env"].append({"name": "GRIDGATE_KAFKA_PROP_NO_SUCH", "value": "1"})
+    problems = chart_env.check_config(docs, binary, ROOT)
+    assert len(problems) == 3, problems
+    assert any("container ingest" in p and "GRIDGATE_MAX_BODY" in p and "1.048576e+06" in p
+               for p in problems)
+    assert any("container analytics" in p and "did you mean GRIDGATE_WEBHCAT_URL" in p
+               for p in problems)
+    assert any("container cache" in p and "no.such" in p for p in problems)
+
+
+def test_ingress_long_requests_are_checked(rendered):
+    docs = copy.deepcopy(rendered["all-enabled"])
+    ann = find(docs, "Ingress")["metadata"]["annotations"]
+    assert chart_rules.check_ingress_long_requests(docs) == []
+    assert ann[chart_rules.NGINX + "proxy-read-timeout"] == "3660"
+    assert ann[chart_rules.NGINX + "proxy-body-size"] == "1m"  # the values file's own key stays
+    ann[chart_rules.NGINX + "proxy-read-timeout"] = "60"
+    del ann[chart_rules.NGINX + "proxy-buffering"]
+    problems = chart_rules.check_ingress_long_requests(docs)
+    assert len(problems) == 2
+    assert any("proxy-read-timeout is '60'" in p for p in problems)
+    assert any("proxy-buffering" in p for p in problems)
 
 
 def test_route_prefers_exact_then_longest_prefix():

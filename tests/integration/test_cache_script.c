@@ -102,7 +102,9 @@ static void make_item(cache_item *it, const char *station, gg_aspect aspect, int
     assert_true(it->doclen > 0);
 }
 
-static void cid_of(char *buf, unsigned station, unsigned seq)
+/* A correlation id per (station, seq); buf is sized as gg_record's field, so the copy into it
+ * provably fits. */
+static void cid_of(char buf[static GG_RECORD_UUID_LEN + 1], unsigned station, unsigned seq)
 {
     snprintf(buf, GG_RECORD_UUID_LEN + 1, "%08x-0000-4000-8000-%012x", station, seq);
 }
@@ -162,7 +164,7 @@ static void test_shuffled_duplicates_converge(void **state)
         char st[8];
         snprintf(st, sizeof(st), "%u", s);
         for (unsigned k = 0; k < STEPS; k++) {
-            char cid[40];
+            char cid[GG_RECORD_UUID_LEN + 1];
             cid_of(cid, s, k);
             gg_aspect a = k % 5 == 0 ? GG_ASPECT_EDGE_PREDICTION : GG_ASPECT_REAL_TIME;
             make_item(&items[n++], st, a, 1000000 + k * 1000 + s, (int)(k * 10 + s), cid);

@@ -139,6 +139,33 @@ static void test_check_mongo_uri_and_nonempty(void **state)
     assert_int_equal(gg_conf_check_nonempty("", why, sizeof(why)), -1);
 }
 
+/* librdkafka judges the pass-through properties; no client is made, so nothing connects. */
+static void test_check_kafka(void **state)
+{
+    (void)state;
+    char why[512];
+    gg_conf_prop good_items[] = {{"security.protocol", "SASL_SSL"}, {"sasl.mechanism", "PLAIN"}};
+    gg_conf_props good = {good_items, 2};
+    assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", &good, why, sizeof(why)), 0);
+    assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", NULL, why, sizeof(why)), 0);
+
+    gg_conf_prop unknown_items[] = {{"no.such.property", "1"}};
+    gg_conf_props unknown = {unknown_items, 1};
+    assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", &unknown, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "no.such.property"));
+    assert_non_null(strstr(why, "GRIDGATE_KAFKA_PROP_"));
+
+    gg_conf_prop bad_items[] = {{"security.protocol", "carrier-pigeon"}};
+    gg_conf_props bad = {bad_items, 1};
+    assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", &bad, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "security.protocol"));
+
+    gg_conf_prop forced_items[] = {{"enable.auto.offset.store", "true"}};
+    gg_conf_props forced = {forced_items, 1};
+    assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", &forced, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "enable.auto.offset.store"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_redis_url),
         cmocka_unit_test(test_check_http_url),
         cmocka_unit_test(test_check_mongo_uri_and_nonempty),
+        cmocka_unit_test(test_check_kafka),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,8 +62,7 @@ static void h_secret(gg_http_req *req, void *ud)
 static void *answer_later(void *arg)
 {
     gg_http_req *req = arg;
-    gg_http_reply_json(req, 200, json_pack("{s:b}", "deferred", 1));
-    gg_http_resume(req);
+    gg_http_reply_json(req, 200, json_pack("{s:b}", "deferred", 1)); /* also resumes req */
     return NULL;
 }
 
@@ -74,6 +73,14 @@ static void h_defer(gg_http_req *req, void *ud)
     gg_http_defer(req);
     pthread_create(&t, NULL, answer_later, req);
     pthread_detach(t);
+}
+
+/* Deferred, then answered before returning: a parking that failed answers on the worker. */
+static void h_defer_then_answer(gg_http_req *req, void *ud)
+{
+    (void)ud;
+    gg_http_defer(req);
+    gg_http_reply_json(req, 200, json_pack("{s:b}", "deferred", 0));
 }
 
 static int setup(void **state)
@@ -92,6 +99,7 @@ static int setup(void **state)
     assert_int_equal(gg_http_route(f->srv, "GET", "/limit", 0, h_limit, NULL), 0);
     assert_int_equal(gg_http_route(f->srv, "GET", "/secret", 0, h_secret, "s3cret"), 0);
     assert_int_equal(gg_http_route(f->srv, "GET", "/defer", 0, h_defer, NULL), 0);
+    assert_int_equal(gg_http_route(f->srv, "GET", "/defer-now", 0, h_defer_then_answer, NULL), 0);
     assert_int_equal(gg_http_start(f->srv), 0);
     assert_true(gg_http_port(f->srv) > 0);
     snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", gg_http_port(f->srv));
@@ -273,6 +281,14 @@ static void test_deferred_reply(void **state)
     assert_string_equal(r.body, "{\"deferred\":true}");
 }
 
+static void test_deferred_reply_from_the_handler_itself(void **state)
+{
+    static tc_response r;
+    get(*state, "GET", "/defer-now", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"deferred\":false}");
+}
+
 static void test_cors_preflight_and_header(void **state)
 {
     static tc_response r;
@@ -343,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_query_long_validation),
         cmocka_unit_test(test_bearer_token),
         cmocka_unit_test(test_deferred_reply),
+        cmocka_unit_test(test_deferred_reply_from_the_handler_itself),
         cmocka_unit_test(test_cors_preflight_and_header),
         cmocka_unit_test(test_encoded_nul_does_not_cut_the_path),
         cmocka_unit_test(test_head_served_by_get),

@@ -101,9 +101,12 @@ static void walk(size_t n, int64_t base, int spread_us, size_t limit, int id_cho
         assert_true(json_array_size(items) <= limit);
         for (size_t i = 0; i < json_array_size(items); i++, got++) {
             json_t *it = json_array_get(items, i);
-            assert_true(got < n);
-            assert_int_equal(json_integer_value(json_object_get(it, "us")), all[got].us);
-            assert_string_equal(json_string_value(json_object_get(it, "id")), all[got].id);
+            /* cmocka's failures are not noreturn: index only within bounds, or the optimiser
+             * sees a read past a calloc(0) for walk(0, ...). */
+            const reading *want = got < n ? &all[got] : NULL;
+            assert_non_null(want);
+            assert_int_equal(json_integer_value(json_object_get(it, "us")), want->us);
+            assert_string_equal(json_string_value(json_object_get(it, "id")), want->id);
         }
         const char *c = ingest_page_next_cursor(&page, next, sizeof(next));
         pages++;

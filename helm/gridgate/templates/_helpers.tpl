@@ -115,6 +115,7 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
 {{- $_ = set $env "GRIDGATE_WEBHDFS_URL" $c.webhdfsUrl }}
 {{- $_ = set $env "GRIDGATE_HADOOP_USER" $c.hadoopUser }}
 {{- $_ = set $env "GRIDGATE_BACKEND_TIMEOUT_MS" $c.backendTimeoutMs }}
+{{- $_ = set $env "GRIDGATE_WAIT_MAX_S" $c.waitMaxS }}
 {{- end }}
 {{- range $k, $v := .svc.extraEnv }}
 {{- $_ := set $env $k $v }}
@@ -130,6 +131,26 @@ text is "1.048576e+06": a whole number is written as an integer, anything else a
 */}}
 {{- define "gridgate.envValue" -}}
 {{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) }}{{ int64 . }}{{ else }}{{ toString . }}{{ end }}
+{{- end }}
+
+{{/*
+The Ingress's annotations: ingress.longRequests' ingress-nginx settings, then
+ingress.annotations, which win. Every value is a string, as Kubernetes requires.
+*/}}
+{{- define "gridgate.ingressAnnotations" -}}
+{{- $ann := dict }}
+{{- if .Values.ingress.longRequests }}
+{{- $timeout := add (int64 .Values.config.waitMaxS) 60 }}
+{{- $_ := set $ann "nginx.ingress.kubernetes.io/proxy-read-timeout" $timeout }}
+{{- $_ = set $ann "nginx.ingress.kubernetes.io/proxy-send-timeout" $timeout }}
+{{- $_ = set $ann "nginx.ingress.kubernetes.io/proxy-buffering" "off" }}
+{{- end }}
+{{- range $k, $v := .Values.ingress.annotations }}
+{{- $_ := set $ann $k $v }}
+{{- end }}
+{{- range $k := keys $ann | sortAlpha }}
+{{ $k }}: {{ include "gridgate.envValue" (index $ann $k) | quote }}
+{{- end }}
 {{- end }}
 
 {{/*

@@ -1,0 +1,21 @@
+/* gg_conf_kafka: the validator of the Kafka pass-through properties (see gg_config.h). A file of
+ * its own so that only the services that use Kafka link librdkafka: analytics does not. */
+#include "gg_conf_int.h"
+#include "gg_kafka.h"
+
+int gg_conf_check_kafka(const char *brokers, const gg_conf_props *kafka_props, char *why,
+                        size_t whylen)
+{
+    char reason[GG_CONF_WHY_MAX];
+    gg_kafka_conf conf = {
+        .brokers = brokers,
+        .props = kafka_props ? (const gg_kafka_prop *)kafka_props->items : NULL,
+        .nprops = kafka_props ? kafka_props->count : 0,
+    };
+    if (gg_kafka_conf_check(&conf, reason, sizeof(reason)) == 0)
+        return 0;
+    return gg_conf_why_set(why, whylen,
+                           "invalid Kafka settings (--kafka-prop, env GRIDGATE_KAFKA_PROP_<name>, "
+                           "--kafka-brokers): %s",
+                           reason);
+}
