@@ -602,7 +602,10 @@ def test_api_token_guards_reads_and_word_counts(env, service):
     wait_for(s.ready, timeout=60, what="analytics ready")
     st, h, _ = request(s.port, "GET", "/v1/jobs")
     assert st == 401 and h["WWW-Authenticate"].startswith("Bearer")
-    assert request(s.port, "GET", "/v1/jobs", headers={"Authorization": f"Bearer {API}"})[0] == 200
+    # 200 once the job records are read (503 webhdfs-unavailable until then).
+    wait_for(lambda: request(s.port, "GET", "/v1/jobs",
+                             headers={"Authorization": f"Bearer {API}"})[0] == 200,
+             timeout=60, what="job records loaded")
     assert submit(s.port, {"path": "/data/text"})[0] == 401
     # No admin token configured: raw HiveQL and kills are switched off.
     st, _, problem = request(s.port, "POST", "/v1/queries", {"hiveql": "SELECT 1"},
