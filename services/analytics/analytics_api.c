@@ -14,16 +14,20 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX     1000
 
-void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail,
-                           const char *field)
+/* A problem+json answer; extra (stolen, may be NULL) adds its members to the problem. */
+static void problem_with(gg_http_req *req, unsigned status, const char *slug, const char *detail,
+                         json_t *extra)
 {
     char type[96];
     snprintf(type, sizeof(type), "urn:gridgate:problem:%s", slug);
     const char *title = MHD_get_reason_phrase_for(status);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s*}", "type", type, "title",
-                          title && *title ? title : "Error", "status", (int)status, "detail",
-                          detail, "instance", gg_http_path(req), "request_id",
-                          gg_http_request_id(req), "field", field);
+    json_t *p =
+        json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "title",
+                  title && *title ? title : "Error", "status", (int)status, "detail", detail,
+                  "instance", gg_http_path(req), "request_id", gg_http_request_id(req));
+    if (p && extra)
+        json_object_update(p, extra);
+    json_decref(extra);
     char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(p);
     if (!text) {
@@ -31,6 +35,12 @@ void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, 
         return;
     }
     gg_http_reply_bytes(req, status, "application/problem+json", text, strlen(text));
+}
+
+void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail,
+                           const char *field)
+{
+    problem_with(req, status, slug, detail, field ? json_pack("{s:s}", "field", field) : NULL);
 }
 
 void analytics_api_invalid(gg_http_req *req, const char *field, const char *why)
@@ -110,6 +120,19 @@ static bool add_rows(analytics_ctx *ctx, gg_http_req *req, const char *id,
     return true;
 }
 
+/* A caller that waited for the verdict (a CI step running curl -f) gets a failed or killed job
+ * as an error status, so that the step fails; the problem carries the job (view, stolen). */
+static void waited_in_vain(gg_http_req *req, const char *id, analytics_job_state state,
+                           json_t *view)
+{
+    char detail[128];
+    bool failed = state == AJ_FAILED;
+    snprintf(detail, sizeof(detail), "job %s %s; its error is in job.error", id,
+             failed ? "failed" : "was killed");
+    problem_with(req, failed ? 422 : 409, failed ? "job-failed" : "job-killed", detail,
+                 json_pack("{s:o}", "job", view));
+}
+
 void analytics_api_answer_job(analytics_ctx *ctx, gg_http_req *req, const char *id,
                               const analytics_page *page, unsigned how)
 {
@@ -139,6 +162,10 @@ void analytics_api_answer_job(analytics_ctx *ctx, gg_http_req *req, const char *
         char loc[64];
         snprintf(loc, sizeof(loc), "/v1/jobs/%s", id);
         gg_http_add_header(req, "Location", loc);
+    }
+    if ((how & ANALYTICS_ANSWER_WAITED) && (state == AJ_FAILED || state == AJ_KILLED)) {
+        waited_in_vain(req, id, state, view);
+        return;
     }
     bool accepted = ((how & ANALYTICS_ANSWER_ACCEPTED) && !analytics_job_terminal(state)) ||
                     (how & ANALYTICS_ANSWER_202);
@@ -198,6 +225,7 @@ static json_t *summary(const analytics_job *j)
     json_object_del(v, "hiveql");
     json_object_del(v, "result");
     json_object_del(v, "error");
+    json_object_del(v, "columns");
     return v;
 }
 

@@ -5,7 +5,8 @@
  *   GET    /v1/jobs/{id}    one job, with a page of its result rows (API token)
  *   DELETE /v1/jobs/{id}    kill a job (admin token)
  * The POSTs take ?wait=SECONDS: the request is parked with the tracker and answered 200 when
- * the job ends within that time, else 202. */
+ * the job succeeds within that time, 422 (job-failed) or 409 (job-killed) problems carrying the
+ * job when it fails or is killed, else 202. */
 #ifndef ANALYTICS_API_H
 #define ANALYTICS_API_H
 
@@ -23,6 +24,7 @@
 #define ANALYTICS_ANSWER_CACHED   0x4u  /* "cached": true (a repeated word count) */
 #define ANALYTICS_ANSWER_NEW      0x8u  /* "cached": false */
 #define ANALYTICS_ANSWER_202      0x10u /* 202 whatever the state (a kill request) */
+#define ANALYTICS_ANSWER_WAITED   0x20u /* the caller waited: failed 422, killed 409 (problems) */
 
 int analytics_api_mount(analytics_ctx *ctx);
 

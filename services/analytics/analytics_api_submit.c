@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analytics_api.h"
+#include "analytics_script.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
 #include "analytics_webhcat.h"
@@ -37,6 +38,8 @@ static void respond(analytics_ctx *ctx, gg_http_req *req, const char *id, long w
     analytics_job *j = analytics_store_find(ctx->store, id);
     bool ended = !j || analytics_job_terminal(j->state);
     analytics_store_unlock(ctx->store);
+    if (wait_s > 0)
+        how |= ANALYTICS_ANSWER_WAITED;
     if (wait_s > 0 && !ended) {
         gg_http_defer(req);
         int64_t deadline = analytics_mono_ms() + (int64_t)wait_s * 1000;
@@ -233,16 +236,27 @@ static int scan_input(analytics_ctx *ctx, gg_http_req *req, const analytics_wc_p
     return status ? -1 : 0;
 }
 
+/* Where a job's script writes its result files: <jobs dir>/<id>/result, after the cluster's
+ * file system URI when one is configured (as table locations are). */
+static void result_dir(analytics_ctx *ctx, const char *id, char *out, size_t outlen)
+{
+    char path[ANALYTICS_PATH_MAX + 64];
+    analytics_store_path(ctx->store, id, "/result", path, sizeof(path));
+    snprintf(out, outlen, "%s%s", ctx->cfg.hdfs_uri ? ctx->cfg.hdfs_uri : "", path);
+}
+
 static analytics_job *wordcount_job(analytics_ctx *ctx, const analytics_wc_params *p,
                                     const char *fingerprint)
 {
-    char id[32], table[64];
+    char id[32], table[64], dir[ANALYTICS_PATH_MAX + 320];
     analytics_store_new_id(ctx->store, id, sizeof(id));
     analytics_hiveql_table(table, sizeof(table), id);
+    result_dir(ctx, id, dir, sizeof(dir));
     analytics_job *j = analytics_job_new(AJ_WORDCOUNT, id);
     if (!j)
         return NULL;
-    j->hiveql = analytics_hiveql_wordcount(p, table, ctx->cfg.hdfs_uri);
+    j->output_files = true;
+    j->hiveql = analytics_hiveql_wordcount(p, table, ctx->cfg.hdfs_uri, dir);
     j->params = analytics_wc_params_json(p);
     snprintf(j->fingerprint, sizeof(j->fingerprint), "%s", fingerprint);
     if (!j->hiveql || !j->params) {
@@ -330,10 +344,19 @@ void analytics_api_query(gg_http_req *req, void *ud)
     const char *text = query_text(ctx, req);
     if (!text || !loaded_or_503(ctx, req))
         return;
-    char id[32];
+    char id[32], view[64], dir[ANALYTICS_PATH_MAX + 320];
     analytics_store_new_id(ctx->store, id, sizeof(id));
+    snprintf(view, sizeof(view), "gridgate_q_%s", id);
+    for (char *c = view; *c; c++)
+        *c = *c == '-' ? '_' : *c;
+    result_dir(ctx, id, dir, sizeof(dir));
     analytics_job *j = analytics_job_new(AJ_QUERY, id);
-    if (!j || !(j->hiveql = strdup(text))) {
+    bool oom = !j;
+    if (j && (j->hiveql = analytics_script_query(text, view, dir, &oom)))
+        j->output_files = true; /* it ends in a query: its rows become files */
+    else if (j && !oom)
+        oom = !(j->hiveql = strdup(text)); /* anything else runs as given */
+    if (oom) {
         analytics_job_free(j);
         gg_http_reply_problem(req, 500, "internal", "out of memory");
         return;

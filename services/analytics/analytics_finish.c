@@ -16,8 +16,9 @@ typedef struct outcome {
     analytics_job_state state;
     int exit_value;
     int64_t started_ms;
-    char *error;    /* malloc'd */
-    json_t *result; /* word counts */
+    char *error;     /* malloc'd */
+    json_t *result;  /* word counts */
+    json_t *columns; /* raw queries that wrote result files */
     int64_t rows_total, result_bytes;
 } outcome;
 
@@ -29,8 +30,10 @@ static size_t wordcount_rows(json_t *params)
 }
 
 static int read_success(analytics_ctx *ctx, const char *id, analytics_job_kind kind, json_t *params,
-                        outcome *o, analytics_err *e)
+                        bool files, outcome *o, analytics_err *e)
 {
+    if (kind == AJ_QUERY && files && analytics_results_columns(ctx, id, &o->columns, e) != 0)
+        return -1;
     size_t keep = kind == AJ_WORDCOUNT ? wordcount_rows(params) + 1 : 0;
     json_t *rows = NULL;
     if (analytics_results_scan(ctx, id, keep, &rows, &o->rows_total, &o->result_bytes, e) != 0)
@@ -87,6 +90,9 @@ static void apply(analytics_ctx *ctx, const char *id, outcome *o)
         json_decref(j->result);
         j->result = o->result;
         o->result = NULL;
+        json_decref(j->columns);
+        j->columns = o->columns;
+        o->columns = NULL;
         took = j->finished_ms - j->created_ms;
         analytics_job_touch(j);
     }
@@ -109,6 +115,7 @@ int analytics_finish_job(analytics_ctx *ctx, const char *id, const analytics_rem
     analytics_job_kind kind = j ? j->kind : AJ_QUERY;
     json_t *params = j ? json_incref(j->params) : NULL;
     bool kill_requested = j && j->kill_requested;
+    bool files = j && j->output_files;
     analytics_store_unlock(ctx->store);
     if (!j)
         return 0;
@@ -119,7 +126,7 @@ int analytics_finish_job(analytics_ctx *ctx, const char *id, const analytics_rem
                  .result_bytes = -1};
     int rc;
     if (rs->state == AJ_SUCCEEDED)
-        rc = read_success(ctx, id, kind, params, &o, e);
+        rc = read_success(ctx, id, kind, params, files, &o, e);
     else if (rs->state == AJ_KILLED)
         rc = (o.error = strdup(kill_requested ? "killed on request" : "killed")) ? 0 : -1;
     else
@@ -129,6 +136,7 @@ int analytics_finish_job(analytics_ctx *ctx, const char *id, const analytics_rem
         apply(ctx, id, &o);
     free(o.error);
     json_decref(o.result);
+    json_decref(o.columns);
     return rc;
 }
 

@@ -15,6 +15,22 @@ void analytics_hiveql_table(char *out, size_t outlen, const char *job_id)
             out[i] = '_';
 }
 
+bool analytics_hiveql_result_into(analytics_buf *q, const char *dir)
+{
+    analytics_buf_puts(q, "INSERT OVERWRITE DIRECTORY ");
+    bool ok = analytics_hiveql_quote(q, dir);
+    /* LazySimpleSerDe is Hive's default text SerDe; every property is spelled out so that no
+     * site default can change the bytes: tab between fields, backslash escaping the separators
+     * and itself, line breaks inside values written as \n and \r, NULL as \N. */
+    analytics_buf_puts(q,
+                       "\n  ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe'\n"
+                       "  WITH SERDEPROPERTIES ('field.delim'='\\t', 'escape.delim'='\\\\',\n"
+                       "    'serialization.escape.crlf'='true', "
+                       "'serialization.null.format'='\\\\N')\n"
+                       "  STORED AS TEXTFILE\n");
+    return ok;
+}
+
 /* CREATE EXTERNAL TABLE over the directory. One STRING column: the field delimiter is the line
  * terminator, so a whole line (whatever bytes it holds) lands in it. */
 static bool emit_table(analytics_buf *q, const analytics_wc_params *p, const char *table,
@@ -41,7 +57,8 @@ static bool emit_table(analytics_buf *q, const analytics_wc_params *p, const cha
 }
 
 /* The counting query: tokens, then counts per word, then the tagged result rows. */
-static bool emit_select(analytics_buf *q, const analytics_wc_params *p, const char *table)
+static bool emit_select(analytics_buf *q, const analytics_wc_params *p, const char *table,
+                        const char *result_dir)
 {
     const char *lower_open = p->case_sensitive ? "" : "lower(";
     const char *lower_close = p->case_sensitive ? "" : ")";
@@ -51,13 +68,15 @@ static bool emit_select(analytics_buf *q, const analytics_wc_params *p, const ch
                          "  FROM %s LATERAL VIEW explode(split(line, '[^A-Za-z0-9\\']+')) s AS w\n"
                          "), counts AS (\n"
                          "  SELECT word, count(*) AS n FROM tokens WHERE word <> '' GROUP BY word\n"
-                         ")\n"
+                         ")\n",
+                         lower_open, lower_close, table);
+    bool ok = analytics_hiveql_result_into(q, result_dir);
+    analytics_buf_printf(q,
                          "SELECT kind, word, n FROM (\n"
                          "  SELECT 'top' AS kind, word, n FROM (\n"
                          "    SELECT word, n FROM counts ORDER BY n DESC, word ASC LIMIT %ld\n"
                          "  ) t\n",
-                         lower_open, lower_close, table, p->top);
-    bool ok = true;
+                         p->top);
     if (p->nwords) {
         analytics_buf_puts(q, "  UNION ALL\n"
                               "  SELECT 'word' AS kind, word, n FROM counts WHERE word IN (");
@@ -73,10 +92,10 @@ static bool emit_select(analytics_buf *q, const analytics_wc_params *p, const ch
 }
 
 char *analytics_hiveql_wordcount(const analytics_wc_params *p, const char *table,
-                                 const char *location_prefix)
+                                 const char *location_prefix, const char *result_dir)
 {
     analytics_buf q = {0};
-    bool ok = emit_table(&q, p, table, location_prefix) && emit_select(&q, p, table);
+    bool ok = emit_table(&q, p, table, location_prefix) && emit_select(&q, p, table, result_dir);
     analytics_buf_printf(&q, "DROP TABLE %s;\n", table);
     if (!ok) {
         analytics_buf_free(&q);

@@ -59,6 +59,7 @@ void analytics_job_free(analytics_job *j)
     free(j->checkpoints);
     json_decref(j->params);
     json_decref(j->result);
+    json_decref(j->columns);
     free(j);
 }
 
@@ -95,6 +96,10 @@ json_t *analytics_job_record(const analytics_job *j)
         json_object_set_new(r, "error", json_string(j->error));
     if (j->result)
         json_object_set(r, "result", j->result);
+    /* Records written before result files existed have no "output": their rows are stdout. */
+    json_object_set_new(r, "output", json_string(j->output_files ? "files" : "stdout"));
+    if (j->columns)
+        json_object_set(r, "columns", j->columns);
     return r;
 }
 
@@ -141,6 +146,10 @@ analytics_job *analytics_job_from_record(json_t *rec, char *why, size_t whylen)
         analytics_job_set_error(j, err);
     j->params = json_incref(json_object_get(rec, "params"));
     j->result = json_incref(json_object_get(rec, "result"));
+    const char *output = json_string_value(json_object_get(rec, "output"));
+    j->output_files = output && strcmp(output, "files") == 0;
+    json_t *cols = json_object_get(rec, "columns");
+    j->columns = json_is_array(cols) ? json_incref(cols) : NULL;
     return j;
 }
 
@@ -181,6 +190,8 @@ json_t *analytics_job_view(const analytics_job *j)
         json_object_set_new(v, "rows_total", json_integer(j->rows_total));
     if (j->result)
         json_object_set(v, "result", j->result);
+    if (j->kind == AJ_QUERY && j->state == AJ_SUCCEEDED)
+        json_object_set_new(v, "columns", j->columns ? json_incref(j->columns) : json_null());
     return v;
 }
 

@@ -35,8 +35,10 @@ typedef struct analytics_job {
     int exit_value;                                            /* of the hive process; -1 unknown */
     char *error;          /* why it failed: WebHCat's reason and the tail of stderr */
     json_t *result;       /* word counts, once succeeded */
-    int64_t rows_total;   /* rows in stdout, -1 until counted */
-    int64_t result_bytes; /* size of stdout, -1 until known */
+    bool output_files;    /* rows are files in <id>/result/ (escaped format), not stdout lines */
+    json_t *columns;      /* [{"name", "type"}...] of a raw query's result, once known */
+    int64_t rows_total;   /* rows of the result, -1 until counted */
+    int64_t result_bytes; /* bytes of the result, -1 until known */
     bool kill_requested;
     /* In memory only. */
     bool submitting;      /* an HTTP worker is submitting it: the tracker leaves it alone */

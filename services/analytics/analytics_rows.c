@@ -87,6 +87,47 @@ json_t *analytics_rows_split(const char *line, size_t len)
     return row;
 }
 
+/* One field of the escaped format: a backslash and N alone is NULL; a backslash and n or r is a
+ * newline or carriage return; a backslash before any other byte stands for that byte. */
+static json_t *decode_field(const char *s, size_t n)
+{
+    if (n == 2 && s[0] == '\\' && s[1] == 'N')
+        return json_null();
+    analytics_buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 1 < n) {
+            c = s[++i];
+            c = c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+        }
+        analytics_buf_append(&b, &c, 1);
+    }
+    json_t *j = b.failed ? NULL : utf8_string(b.data ? b.data : "", b.len);
+    analytics_buf_free(&b);
+    return j;
+}
+
+json_t *analytics_rows_decode(const char *line, size_t len)
+{
+    json_t *row = json_array();
+    size_t start = 0;
+    for (size_t i = 0; row && i <= len; i++) {
+        if (i < len && line[i] == '\\') {
+            i++; /* the escaped byte, a tab included, belongs to the field */
+            continue;
+        }
+        if (i == len || line[i] == '\t') {
+            json_t *col = decode_field(line + start, (i < len ? i : len) - start);
+            if (!col || json_array_append_new(row, col) != 0) {
+                json_decref(row);
+                return NULL;
+            }
+            start = i + 1;
+        }
+    }
+    return row;
+}
+
 static bool keeping(const analytics_pager *p)
 {
     return p->row >= p->first && json_array_size(p->rows) < p->want &&
@@ -110,7 +151,9 @@ static void row_ends(analytics_pager *p)
 {
     if (keeping(p) && !p->failed) {
         const char *text = analytics_buf_str(&p->line);
-        json_t *row = text ? analytics_rows_split(text, p->line.len) : NULL;
+        json_t *row = !text        ? NULL
+                      : p->escaped ? analytics_rows_decode(text, p->line.len)
+                                   : analytics_rows_split(text, p->line.len);
         if (!row || json_array_append_new(p->rows, row) != 0)
             p->failed = true;
         p->kept_bytes += p->line.len;

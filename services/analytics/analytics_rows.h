@@ -1,10 +1,13 @@
-/* analytics_rows: pages of result rows cut out of a stream of Hive's stdout.
+/* analytics_rows: pages of result rows cut out of a stream of Hive's output.
  *
- * Hive prints one row per line, columns separated by tabs. A pager is fed the bytes of stdout as
- * they arrive (it is an analytics_sink), skips to the first wanted row, keeps at most `want` rows
- * (and at most ANALYTICS_PAGE_BYTES of them), notes whether another row follows, and then stops
- * the transfer, so a large result is never held whole. On the way it reports the byte offset of
- * every ANALYTICS_CK_STRIDE-th row, so that later pages can start reading near their first row
+ * One row per line, columns separated by tabs: either the lines Hive printed to stdout, or the
+ * result files a query wrote in the escaped format (analytics_hiveql_result_into), where a
+ * backslash escapes tabs, backslashes and the collection separators, a backslash and n or r
+ * stands for a line break and a backslash and N alone is NULL. A pager is fed the bytes of stdout
+ * as they arrive (it is an analytics_sink), skips to the first wanted row, keeps at most `want`
+ * rows (and at most ANALYTICS_PAGE_BYTES of them), notes whether another row follows, and then
+ * stops the transfer, so a large result is never held whole. On the way it reports the byte offset
+ * of every ANALYTICS_CK_STRIDE-th row, so that later pages can start reading near their first row
  * (WebHDFS OPEN with offset) instead of at the beginning. */
 #ifndef ANALYTICS_ROWS_H
 #define ANALYTICS_ROWS_H
@@ -27,6 +30,7 @@ typedef struct analytics_pager {
     int64_t first;  /* first row to keep */
     size_t want;    /* rows to keep */
     bool count_all; /* read to the end (counting rows) instead of stopping after the page */
+    bool escaped;   /* rows are in the escaped format of result files, not printed lines */
     int64_t stride; /* report every stride-th row to mark; 0: none */
     analytics_rows_mark mark;
     void *mark_ud;
@@ -55,5 +59,7 @@ char *analytics_rows_text(const char *s, size_t n);
 
 /* Splits one line at tabs into a JSON array of strings; bytes that are not UTF-8 become U+FFFD. */
 json_t *analytics_rows_split(const char *line, size_t len);
+/* Splits one line of the escaped format at unescaped tabs into strings and nulls. */
+json_t *analytics_rows_decode(const char *line, size_t len);
 
 #endif

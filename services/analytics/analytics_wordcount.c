@@ -44,6 +44,11 @@ static bool seen(const analytics_wc_params *p, const char *w)
     return false;
 }
 
+static int by_bytes(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int parse_words(json_t *v, analytics_wc_params *out, char *field, size_t fieldlen, char *why,
                        size_t whylen)
 {
@@ -77,6 +82,8 @@ static int parse_words(json_t *v, analytics_wc_params *out, char *field, size_t 
         else
             out->words[out->nwords++] = norm;
     }
+    /* The same words in another order are the same question: one fingerprint, one HiveQL. */
+    qsort(out->words, out->nwords, sizeof(char *), by_bytes);
     return 0;
 }
 

@@ -240,10 +240,17 @@ def analytics_env(env, jobs_dir, **extra):
     return e
 
 
+def records_loaded(port):
+    """The job endpoints answer 503 until the job records are read from HDFS, which may come
+    after /readyz turns ready."""
+    return request(port, "GET", "/v1/jobs")[0] == 200
+
+
 @pytest.fixture
 def analytics(service, env, hdfs, request):
     s = service("analytics", analytics_env(env, f"{BASE}/{request.node.name}/jobs"))
     wait_for(s.ready, timeout=60, what="analytics ready")
+    wait_for(lambda: records_loaded(s.port), timeout=60, what="job records loaded")
     return s
 
 
@@ -325,7 +332,8 @@ def test_repeat_is_answered_from_cache_until_the_input_changes(analytics, hdfs, 
     assert first["result"]["words"] == {"tea": 5, "hatter's": 1}
     st, _, jobs_before = request(analytics.port, "GET", "/v1/jobs")
     t0 = time.monotonic()
-    st, h, again = submit(analytics.port, req)  # no wait needed: the answer is at hand
+    # The same words in another order, repeated: the same question.
+    st, h, again = submit(analytics.port, {**req, "words": ["Hatter's", "tea", "tea"]})
     cached_s = time.monotonic() - t0
     assert st == 200 and again["cached"] is True and again["id"] == first["id"], again
     assert again["result"] == first["result"] and cached_s < 5
@@ -439,13 +447,61 @@ def test_raw_query_needs_admin_and_pages_through_rows(analytics, schema):
     assert page["rows"] == [["2498"], ["2499"]] and page["next_offset"] is None
 
 
-def test_failed_query_reports_hive_error(analytics):
-    st, _, body = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}",
-                          {"hiveql": "SELECT * FROM gridgate_no_such_table"}, admin(),
+def test_raw_query_rows_keep_their_shape(analytics, schema):
+    """Column names, SQL NULL as null, tabs and newlines inside values, whatever the CLI prints:
+    one job, a few seconds."""
+    q = {"hiveql": "SET hive.cli.print.header=true;\n"  # a site default must change nothing
+                   "WITH t AS (SELECT 1 AS n)\n"  # the result clause goes after the WITH clause
+                   "SELECT n, 'a\\tb' AS tabbed, NULL, 'l1\\nl2\\r' AS lines, "
+                   "'\\\\N' AS not_null, '' AS empty, 'x;y' AS `select` FROM t"}
+    st, _, body = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}", q, admin(),
                           timeout=JOB_WAIT + 60)
-    assert st == 200 and body["state"] == "failed", body
+    assert st == 200 and body["state"] == "succeeded", body
+    assert [c["name"] for c in body["columns"]] == [
+        "n", "tabbed", "_c2", "lines", "not_null", "empty", "select"]
+    assert body["columns"][0]["type"] == "int"
+    assert body["rows"] == [["1", "a\tb", None, "l1\nl2\r", "\\N", "", "x;y"]]
+    assert body["rows_total"] == 1
+    schema("job.json", body)
+
+
+def test_query_over_a_temporary_table_keeps_its_rows(analytics):
+    """Hive makes no view over a temporary table: the rows still keep their shape, unnamed."""
+    q = {"hiveql": "CREATE TEMPORARY TABLE gg_tmp AS SELECT 'x\\ty' AS s, CAST(NULL AS INT) AS i;\n"
+                   "SELECT s, i FROM gg_tmp"}
+    st, _, body = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}", q, admin(),
+                          timeout=JOB_WAIT + 60)
+    assert st == 200 and body["state"] == "succeeded", body
+    assert body["rows"] == [["x\ty", None]] and body["columns"] is None
+
+
+def test_failed_query_reports_hive_error(analytics, schema):
+    """A caller that waits gets a failed job as an error status (curl -f fails a CI step), with
+    the job in the problem; without waiting the job is a resource like any other."""
+    st, h, problem = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}",
+                             {"hiveql": "SELECT * FROM gridgate_no_such_table"}, admin(),
+                             timeout=JOB_WAIT + 60)
+    assert st == 422, problem
+    assert h["Content-Type"] == "application/problem+json"
+    assert problem["type"] == "urn:gridgate:problem:job-failed"
+    body = problem["job"]
+    assert body["state"] == "failed" and h["Location"] == f"/v1/jobs/{body['id']}"
     assert "gridgate_no_such_table" in body["error"] and body["exit_value"] != 0
     assert "rows" not in body
+    schema("analytics-problem.json", problem)
+    assert job(analytics.port, body["id"])["state"] == "failed"
+
+
+def test_every_statement_hive_runs_runs(analytics):
+    """SHOW TABLES reads the metastore through its filter parser (ANTLR 4): the stand-in must run
+    it as Hive does. A script that does not end in a query gives the lines Hive printed."""
+    view = f"gridgate_show_{RUN}"
+    q = {"hiveql": f"CREATE VIEW {view} AS SELECT 1 AS x;\nSHOW TABLES LIKE '{view}';\n"
+                   f"DROP VIEW {view}"}
+    st, _, body = request(analytics.port, "POST", f"/v1/queries?wait={JOB_WAIT}", q, admin(),
+                          timeout=JOB_WAIT + 60)
+    assert st == 200 and body["state"] == "succeeded", body
+    assert body["rows"] == [[view]] and body["rows_total"] == 1
 
 
 def test_kill_running_job(analytics, alice):
@@ -546,7 +602,10 @@ def test_api_token_guards_reads_and_word_counts(env, service):
     wait_for(s.ready, timeout=60, what="analytics ready")
     st, h, _ = request(s.port, "GET", "/v1/jobs")
     assert st == 401 and h["WWW-Authenticate"].startswith("Bearer")
-    assert request(s.port, "GET", "/v1/jobs", headers={"Authorization": f"Bearer {API}"})[0] == 200
+    # 200 once the job records are read (503 webhdfs-unavailable until then).
+    wait_for(lambda: request(s.port, "GET", "/v1/jobs",
+                             headers={"Authorization": f"Bearer {API}"})[0] == 200,
+             timeout=60, what="job records loaded")
     assert submit(s.port, {"path": "/data/text"})[0] == 401
     # No admin token configured: raw HiveQL and kills are switched off.
     st, _, problem = request(s.port, "POST", "/v1/queries", {"hiveql": "SELECT 1"},

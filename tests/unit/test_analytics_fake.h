@@ -315,15 +315,40 @@ static void fdone(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-/* Ends job i the way WebHCat's launcher does: statusdir files first, then the state. */
-static void ffinish(fake *f, size_t i, const char *state, int exit, const char *out,
-                    const char *err)
+/* The directory a script's INSERT OVERWRITE DIRECTORY '<dir>' names (plain paths only), or "". */
+static void fresult_dir(const fjob *j, char *out, size_t outlen)
 {
-    char path[300], code[16];
+    const char *m = j->execute ? strstr(j->execute, "INSERT OVERWRITE DIRECTORY '") : NULL;
+    out[0] = '\0';
+    if (m) {
+        m += strlen("INSERT OVERWRITE DIRECTORY '");
+        snprintf(out, outlen, "%.*s", (int)strcspn(m, "'"), m);
+    }
+}
+
+/* Ends job i the way WebHCat's launcher does: statusdir files first, then the state. The rows
+ * (out) go where Hive would put them: to the result directory of a script that names one (in
+ * files of at most `split` rows when split > 0, as several writing tasks would), else stdout;
+ * printed (stdout of such a script, e.g. DESCRIBE's JSON line) is its stdout. */
+static void ffinish_files(fake *f, size_t i, const char *state, int exit, const char *out,
+                          const char *printed, const char *err, int split)
+{
+    char path[300], code[16], dir[256];
     pthread_mutex_lock(&f->lock);
     snprintf(code, sizeof(code), "%d\n", exit);
+    fresult_dir(&f->jobs[i], dir, sizeof(dir));
+    int part = 0, rows = 0;
+    for (const char *p = out, *begin = out; dir[0] && *p; p++) {
+        if (*p == '\n' && (++rows == split || !p[1])) {
+            snprintf(path, sizeof(path), "%s/%06d_0", dir, part++);
+            fput_locked(f, path, begin, (size_t)(p + 1 - begin));
+            begin = p + 1;
+            rows = 0;
+        }
+    }
     snprintf(path, sizeof(path), "%s/stdout", f->jobs[i].statusdir);
-    fput_locked(f, path, out, strlen(out));
+    const char *text = dir[0] ? printed : out;
+    fput_locked(f, path, text, strlen(text));
     snprintf(path, sizeof(path), "%s/stderr", f->jobs[i].statusdir);
     fput_locked(f, path, err, strlen(err));
     snprintf(path, sizeof(path), "%s/exit", f->jobs[i].statusdir);
@@ -331,6 +356,12 @@ static void ffinish(fake *f, size_t i, const char *state, int exit, const char *
     f->jobs[i].exit = exit;
     snprintf(f->jobs[i].state, sizeof(f->jobs[i].state), "%s", state);
     pthread_mutex_unlock(&f->lock);
+}
+
+static void ffinish(fake *f, size_t i, const char *state, int exit, const char *out,
+                    const char *err)
+{
+    ffinish_files(f, i, state, exit, out, "", err, 0);
 }
 
 static size_t fjobs(fake *f)

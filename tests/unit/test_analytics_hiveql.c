@@ -36,8 +36,12 @@ static void test_wordcount_script(void **state)
     (void)state;
     analytics_wc_params p =
         params("{\"path\": \"/data/text\", \"words\": [\"Alice\", \"don't\"], \"top\": 10}");
-    char *q = analytics_hiveql_wordcount(&p, "gridgate_wc_x", "");
+    char *q = analytics_hiveql_wordcount(&p, "gridgate_wc_x", "", "/jobs/x/result");
     assert_non_null(q);
+    /* The rows go to files in the job's result directory, in the spelled-out row format. */
+    assert_non_null(strstr(q, ")\nINSERT OVERWRITE DIRECTORY '/jobs/x/result'\n  ROW FORMAT SERDE "
+                              "'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe'"));
+    assert_non_null(strstr(q, "STORED AS TEXTFILE\nSELECT kind, word, n FROM ("));
     assert_non_null(strstr(q, "CREATE EXTERNAL TABLE gridgate_wc_x (line STRING)"));
     assert_non_null(strstr(q, "LOCATION '/data/text';"));
     assert_non_null(strstr(q, "lower(regexp_replace(w, '^\\'+|\\'+$', ''))"));
@@ -45,7 +49,7 @@ static void test_wordcount_script(void **state)
     assert_non_null(strstr(q, "ORDER BY n DESC, word ASC LIMIT 10"));
     assert_non_null(strstr(q, "WHERE word IN ('alice', 'don\\'t')"));
     assert_non_null(strstr(q, "DROP TABLE gridgate_wc_x;"));
-    /* Six statements: two SETs (read subdirectories), drop, create, select, drop; the only ';'
+    /* Six statements: two SETs (read subdirectories), drop, create, insert, drop; the only ';'
      * are statement ends. */
     size_t semis = 0;
     for (const char *c = q; *c; c++)
@@ -58,7 +62,8 @@ static void test_wordcount_script(void **state)
     analytics_wc_params_free(&p);
 
     p = params("{\"path\": \"/d\", \"case_sensitive\": true}");
-    q = analytics_hiveql_wordcount(&p, "t", "hdfs://nn:8020");
+    q = analytics_hiveql_wordcount(&p, "t", "hdfs://nn:8020", "hdfs://nn:8020/r");
+    assert_non_null(strstr(q, "INSERT OVERWRITE DIRECTORY 'hdfs://nn:8020/r'"));
     assert_non_null(strstr(q, "LOCATION 'hdfs://nn:8020/d';"));
     assert_null(strstr(q, "lower("));
     assert_null(strstr(q, "UNION ALL"));
@@ -125,6 +130,16 @@ static void test_fingerprint(void **state)
     fingerprint(&p, &l, &sub, fp);
     assert_string_not_equal(base, fp);
     analytics_hdfs_list_free(&sub);
+    /* The order of the words asked for, and repeats, do not: the same question. */
+    static const char *const same[] = {"{\"path\": \"/d\", \"words\": [\"b\", \"a\"]}",
+                                       "{\"path\": \"/d\", \"words\": [\"a\", \"B\", \"a\"]}"};
+    char first[17];
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        analytics_wc_params q = params(same[i]);
+        fingerprint(&q, &l, NULL, i ? fp : first);
+        analytics_wc_params_free(&q);
+    }
+    assert_string_equal(first, fp);
     /* So does any parameter. */
     static const char *const other[] = {
         "{\"path\": \"/d\", \"words\": [\"a\"], \"top\": 21}",

@@ -164,6 +164,40 @@ static void test_utf8(void **state)
     free(t);
 }
 
+/* Result files as Hive writes them with the service's row format (LazySimpleSerDe, field
+ * delimiter tab, escape character backslash, serialization.escape.crlf, NULL as \N): the bytes
+ * below are those Hive 4.1 wrote for SELECT 1, 'a\tb', NULL, 'l1\nl2\r', '\\N', 'back\\slash',
+ * '' (tests/integration/test_analytics.py runs the real thing). */
+static void test_escaped_rows(void **state)
+{
+    (void)state;
+    static const char file[] = "1\ta\\\tb\t\\N\tl1\\nl2\\r\t\\\\N\tback\\\\slash\t\n"
+                               "\\N\n";
+    analytics_pager p;
+    analytics_pager_init(&p, 0, 0, 0, 10);
+    p.escaped = true;
+    assert_true(feed(&p, file, sizeof(file) - 1, 3));
+    assert_int_equal(json_array_size(p.rows), 2);
+    json_t *row = json_array_get(p.rows, 0);
+    assert_int_equal(json_array_size(row), 7);
+    assert_string_equal(json_string_value(json_array_get(row, 0)), "1");
+    assert_string_equal(json_string_value(json_array_get(row, 1)), "a\tb");
+    assert_true(json_is_null(json_array_get(row, 2)));
+    assert_string_equal(json_string_value(json_array_get(row, 3)), "l1\nl2\r");
+    assert_string_equal(json_string_value(json_array_get(row, 4)), "\\N");
+    assert_string_equal(json_string_value(json_array_get(row, 5)), "back\\slash");
+    assert_string_equal(json_string_value(json_array_get(row, 6)), "");
+    row = json_array_get(p.rows, 1);
+    assert_int_equal(json_array_size(row), 1);
+    assert_true(json_is_null(json_array_get(row, 0)));
+    analytics_pager_free(&p);
+    /* Printed lines keep their meaning: split at every tab, nothing unescaped. */
+    row = analytics_rows_split("a\\\tb\t\\N", 7);
+    assert_int_equal(json_array_size(row), 3);
+    assert_string_equal(json_string_value(json_array_get(row, 2)), "\\N");
+    json_decref(row);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_offsets_and_resume),
         cmocka_unit_test(test_long_rows_are_cut),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_escaped_rows),
     };
     return cmocka_run_group_tests_name("analytics_rows", tests, NULL, NULL);
 }

@@ -239,6 +239,116 @@ static void test_wait_parks_and_answers(void **state)
     svc_stop(s);
 }
 
+/* Starts POST path in a thread of its own and returns once WebHCat has the job (index *job). */
+static void start_waiting(fake *f, waiter *w, pthread_t *t, size_t *job)
+{
+    *job = fjobs(f);
+    pthread_create(t, NULL, wait_call, w);
+    for (int i = 0; i < 1000 && fjobs(f) == *job; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(fjobs(f), *job + 1);
+}
+
+/* A caller that waited (a CI step: curl -f ...?wait=) must see a job that failed or was killed
+ * as an error status, with the job itself in the problem. */
+static void test_wait_on_a_failed_or_killed_job_is_an_error(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    waiter w = {s, "/v1/queries?wait=30", 0, NULL};
+    pthread_t t;
+    size_t n;
+    start_waiting(f, &w, &t, &n);
+    ffinish(f, n, "SUCCEEDED", 64, "", "FAILED: SemanticException bad\n");
+    pthread_join(t, NULL);
+    assert_int_equal(w.status, 422);
+    assert_string_equal(str(w.body, "type"), "urn:gridgate:problem:job-failed");
+    json_t *job = json_object_get(w.body, "job");
+    assert_string_equal(str(job, "state"), "failed");
+    assert_non_null(strstr(str(job, "error"), "SemanticException"));
+    json_decref(w.body);
+
+    w = (waiter){s, "/v1/queries?wait=30", 0, NULL};
+    start_waiting(f, &w, &t, &n);
+    char id[32], path[96];
+    const char *dir = strstr(f->jobs[n].statusdir, "/jobs/") + 6; /* /jobs/<id>/status */
+    snprintf(id, sizeof(id), "%.*s", (int)strcspn(dir, "/"), dir);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    json_decref(await_state(s, id, "running"));
+    long st;
+    json_decref(call(s, "DELETE", path, NULL, &st));
+    assert_int_equal(st, 202);
+    pthread_join(t, NULL);
+    assert_int_equal(w.status, 409);
+    assert_string_equal(str(w.body, "type"), "urn:gridgate:problem:job-killed");
+    assert_string_equal(str(json_object_get(w.body, "job"), "state"), "killed");
+    assert_string_equal(str(json_object_get(w.body, "job"), "id"), id);
+    json_decref(w.body);
+    /* Without ?wait the caller asked for no verdict: the job as it stands, 202. */
+    json_t *j = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 2\"}", &st);
+    assert_int_equal(st, 202);
+    json_decref(j);
+    svc_stop(s);
+}
+
+/* A raw query that ends in a SELECT: rows from the result files (several, read as one stream,
+ * in the escaped format), column names from DESCRIBE's JSON line whatever frames stdout has;
+ * a script ending in anything else: the printed lines. */
+static void test_raw_query_rows_keep_their_shape(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    long st;
+    size_t n = fjobs(f);
+    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1, 'a\\\\tb', NULL\"}", &st);
+    assert_int_equal(st, 202);
+    assert_non_null(strstr(f->jobs[n].execute, "INSERT OVERWRITE DIRECTORY '/jobs/"));
+    assert_non_null(strstr(f->jobs[n].execute, "DESCRIBE gridgate_q_"));
+    ffinish_files(f, n, "SUCCEEDED", 0, "1\ta\\\tb\t\\N\n2\tl1\\nl2\t\n3\t\\\\N\tz\n",
+                  "+------+\n| json_output |\n"
+                  "| {\"columns\":[{\"name\":\"_c0\",\"type\":\"int\"},{\"name\":\"_c1\","
+                  "\"type\":\"string\"},{\"name\":\"_c2\",\"type\":\"void\"}]} |\n+------+\n",
+                  "", 2);
+    json_t *j = await_state(s, str(a, "id"), "succeeded");
+    assert_int_equal(json_integer_value(json_object_get(j, "rows_total")), 3);
+    json_t *cols = json_object_get(j, "columns");
+    assert_int_equal(json_array_size(cols), 3);
+    assert_string_equal(str(json_array_get(cols, 2), "name"), "_c2");
+    assert_string_equal(str(json_array_get(cols, 0), "type"), "int");
+    json_t *rows = json_object_get(j, "rows");
+    assert_int_equal(json_array_size(rows), 3);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 0), 1)), "a\tb");
+    assert_true(json_is_null(json_array_get(json_array_get(rows, 0), 2)));
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 1), 1)), "l1\nl2");
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 2), 1)), "\\N");
+    json_decref(j);
+    /* A page that starts in the second file. */
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/jobs/%s?offset=2&limit=5", str(a, "id"));
+    j = call(s, "GET", path, NULL, &st);
+    assert_int_equal(st, 200);
+    rows = json_object_get(j, "rows");
+    assert_int_equal(json_array_size(rows), 1);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(rows, 0), 0)), "3");
+    assert_true(json_is_null(json_object_get(j, "next_offset")));
+    json_decref(j);
+    json_decref(a);
+    /* SHOW TABLES is no query: Hive's printed lines, and no columns. */
+    a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SHOW TABLES\"}", &st);
+    assert_null(strstr(f->jobs[n + 1].execute, "INSERT"));
+    ffinish(f, n + 1, "SUCCEEDED", 0, "t1\nt2\n", "");
+    j = await_state(s, str(a, "id"), "succeeded");
+    assert_int_equal(json_array_size(json_object_get(j, "rows")), 2);
+    assert_true(json_is_null(json_object_get(j, "columns")));
+    json_decref(j);
+    json_decref(a);
+    svc_stop(s);
+}
+
 static void test_failure_kill_and_busy_webhcat(void **state)
 {
     fake *f = *state;
@@ -388,6 +498,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wordcount_cache_and_record, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_wait_parks_and_answers, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_on_a_failed_or_killed_job_is_an_error, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_raw_query_rows_keep_their_shape, fake_setup,
+                                        fake_teardown),
         cmocka_unit_test_setup_teardown(test_failure_kill_and_busy_webhcat, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_restart_reload_and_recovery, fake_setup,

@@ -20,8 +20,11 @@ webhcat_hive_version() {
   sed -n 's:.*<hive.version>\(.*\)</hive.version>.*:\1:p' "$WEBHCAT_SRC/pom.xml" | head -n 1
 }
 
-# ~/.cache/gridgate/hive-VERSION/{libs,classes}; .src.sha256 says which sources filled it.
-webhcat_home() { echo "$STACK_CACHE/hive-$(webhcat_hive_version)"; }
+# ~/.cache/gridgate/hive-VERSION-SRCHASH/{libs,classes}; .src.sha256 says which sources filled
+# it. One directory per version of the sources: checkouts whose pom.xml differ (two branches on
+# one machine) would otherwise refill one directory in turn, deleting jars under an engine that
+# runs from it (a killed job restarts the engine, which then misses classes).
+webhcat_home() { echo "$STACK_CACHE/hive-$(webhcat_hive_version)-$(webhcat_src_hash | cut -c1-12)"; }
 
 webhcat_src_hash() {
   cat "$WEBHCAT_SRC/pom.xml" "$WEBHCAT_SRC/HiveEngine.java" | sha256sum | cut -d' ' -f1
