@@ -78,6 +78,8 @@ int gg_http_route_query(gg_http_server *s, const char *method, const char *patte
         snprintf(labels, sizeof(labels), "route=\"%s\"", esc);
         r->latency = gg_metrics_histogram(s->metrics, "http_request_duration_seconds",
                                           "HTTP request latency by route", labels, b, nb);
+        r->waiting = gg_metrics_gauge(s->metrics, "http_backend_requests",
+                                      "Admitted requests of a route waiting for a backend", labels);
     }
     s->nroutes++;
     return 0;

@@ -55,6 +55,8 @@ void gg_http_admit(gg_http_req *req, gg_http_handler handler, void *ud)
         return;
     }
     *j = (admit_job){.req = req, .handler = handler, .ud = ud};
+    if (route->waiting)
+        gg_gauge_add(route->waiting, 1);
     req->admitted = route;
     req->answered = &j->answered;
     gg_http_defer(req);

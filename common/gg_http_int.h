@@ -29,6 +29,7 @@ typedef struct gg_http_route_def {
     void *ud;
     gg_histogram *latency; /* looked up once: the per-request path stays lock-free */
     atomic_uint inflight;  /* admitted backend-bound requests not answered yet */
+    gg_gauge *waiting;     /* the same, as http_backend_requests{route}; blocking routes only */
 } gg_http_route_def;
 
 typedef struct gg_http_header_kv {

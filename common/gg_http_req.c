@@ -199,6 +199,8 @@ static void publish(gg_http_req *req, unsigned status, struct MHD_Response *resp
     req->reply_bytes = len;
     if (req->admitted) { /* the admission slot is free as soon as the answer exists */
         atomic_fetch_sub(&req->admitted->inflight, 1);
+        if (req->admitted->waiting)
+            gg_gauge_add(req->admitted->waiting, -1);
         req->admitted = NULL;
     }
     if (req->answered) {
