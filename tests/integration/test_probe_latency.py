@@ -7,7 +7,8 @@ send requests that wait on a backend (ingest's POST /v1/readings and stored read
 recent readings, which it reads from Redis) and keep waiting. Meanwhile /healthz, /readyz and
 /metrics of both services must answer with a p99 under 50 ms.
 
-Takes about 15 s."""
+Takes about 2 s (about half a minute at most where the probes time out). Before the backend pool
+the probes' p99 was the 2 s timeout (ingest /healthz and /readyz, cache /healthz)."""
 import re
 import socket
 import threading
@@ -93,8 +94,10 @@ def held(ingest, cache):
 
 def probe_latencies(port, path):
     """ROUNDS sequential probes, each on a new connection as kubelet makes them; a probe that
-    gets no answer within PROBE_TIMEOUT_S counts as that long."""
+    gets no answer within PROBE_TIMEOUT_S counts as that long. Two of those put the p99 at the
+    timeout already, so the path stops there: the test stays short on code that fails it."""
     times = []
+    timeouts = 0
     req = f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode()
     for _ in range(ROUNDS):
         t0 = time.monotonic()
@@ -104,8 +107,10 @@ def probe_latencies(port, path):
                 head = s.recv(64)
                 assert head.startswith(b"HTTP/1.1 "), head
         except (socket.timeout, TimeoutError):
-            pass
+            timeouts += 1
         times.append(time.monotonic() - t0)
+        if timeouts >= 2:
+            return PROBE_TIMEOUT_S
     times.sort()
     return times[int(len(times) * 0.99) - 1 if len(times) >= 100 else -1]
 
