@@ -10,6 +10,7 @@ recent readings, which it reads from Redis) and keep waiting. Meanwhile /healthz
 Takes about 2 s (about half a minute at most where the probes time out). Before the backend pool
 the probes' p99 was the 2 s timeout (ingest /healthz and /readyz, cache /healthz)."""
 import re
+import select
 import socket
 import threading
 import time
@@ -61,8 +62,8 @@ def send_raw(port, request):
 
 
 def slow_requests(ingest_port, cache_port):
-    body = (b'{"station_id":"7","temporal_aspect":"current","modality":"temperature",'
-            b'"unit":"celsius","created_at":"2026-01-01T00:00:00Z"}')
+    body = (b'{"station_id":"7","temporal_aspect":"real_time","modality":21.5,"unit":"MW",'
+            b'"created_at":"2026-01-01T00:00:00Z"}')
     post = (b"POST /v1/readings HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + TOKEN.encode() +
             b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
             b"\r\n\r\n" + body)
@@ -90,6 +91,20 @@ def held(ingest, cache):
     w = waiting(ingest)
     return (w.get("/v1/readings") == 2 * CAP and
             waiting(cache).get("/v1/stations/{id}/recent") == CAP)
+
+
+class Answers:
+    """What the slow clients got so far, read without waiting."""
+
+    def __init__(self, socks):
+        self.socks = socks
+        self.got = {}
+
+    def count(self):
+        ready, _, _ = select.select([s for s in self.socks if s not in self.got], [], [], 0)
+        for s in ready:
+            self.got[s] = s.recv(4096)
+        return len(self.got)
 
 
 def probe_latencies(port, path):
@@ -137,8 +152,17 @@ def test_probes_answer_fast_while_backends_hang(service, tmp_path):
             for svc in (ingest, cache):
                 for path in PROBES:
                     p99[f"{svc.name} {path}"] = probe_latencies(svc.port, path)
+            print("waiting:", waiting(ingest), waiting(cache))
             print("p99 seconds:", {k: round(v, 4) for k, v in p99.items()})
             assert held(ingest, cache), "the slow requests were answered before the probes ended"
+            # Beyond the cap of each route the answer is an immediate 503 with Retry-After.
+            over = (CLIENTS // 4 - CAP) * 2 + (CLIENTS // 2 - CAP)
+            answers = Answers(socks)
+            wait_for(lambda: answers.count() >= over, timeout=10, what=f"{over} refusals")
+            assert answers.count() == over, answers.got
+            for head in answers.got.values():
+                assert head.startswith(b"HTTP/1.1 503 "), head
+                assert b"Retry-After: 1" in head and b"urn:gridgate:problem:overloaded" in head, head
             slow = {k: v for k, v in p99.items() if v >= P99_LIMIT_S}
             assert not slow, f"probe p99 over {P99_LIMIT_S * 1000:.0f} ms: {slow} (all: {p99})"
         finally:
