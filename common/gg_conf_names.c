@@ -24,7 +24,8 @@
 static const char *const known_settings[] = {
     /* every service (gg_options.h) */
     "listen", "log-level", "http-threads", "max-body", "cors-origin", "probe-interval-ms",
-    "shutdown-timeout-ms",
+    "shutdown-timeout-ms", "max-connections", "max-header-bytes", "idle-timeout-s",
+    "backend-threads", "route-concurrency",
     /* ingest and cache (gg_options.h) */
     "kafka-brokers", "kafka-topic", "kafka-group",
     /* ingest */

@@ -31,6 +31,14 @@ gg_http_server *gg_http_new(const gg_http_config *cfg, gg_log *log, gg_metrics *
         s->cfg.max_body = 1024 * 1024;
     if (!s->cfg.conn_timeout_s)
         s->cfg.conn_timeout_s = 60;
+    if (!s->cfg.max_connections)
+        s->cfg.max_connections = 1024;
+    if (!s->cfg.max_header_bytes)
+        s->cfg.max_header_bytes = 32 * 1024;
+    if (!s->cfg.backend_threads)
+        s->cfg.backend_threads = 8;
+    if (!s->cfg.route_concurrency)
+        s->cfg.route_concurrency = 32;
     s->log = log;
     s->metrics = metrics;
     if (getrandom(&s->id_seed, sizeof(s->id_seed), 0) != (ssize_t)sizeof(s->id_seed))
@@ -70,6 +78,8 @@ int gg_http_route_query(gg_http_server *s, const char *method, const char *patte
         snprintf(labels, sizeof(labels), "route=\"%s\"", esc);
         r->latency = gg_metrics_histogram(s->metrics, "http_request_duration_seconds",
                                           "HTTP request latency by route", labels, b, nb);
+        r->waiting = gg_metrics_gauge(s->metrics, "http_backend_requests",
+                                      "Admitted requests of a route waiting for a backend", labels);
     }
     s->nroutes++;
     return 0;
@@ -141,7 +151,10 @@ static void dispatch(gg_http_server *s, gg_http_req *req)
         return;
     if ((req->route->flags & GG_HTTP_JSON_BODY) && !prepare_json_body(req))
         return;
-    req->route->handler(req, req->route->ud);
+    if (req->route->flags & GG_HTTP_BLOCKING)
+        gg_http_admit(req, req->route->handler, req->route->ud);
+    else
+        req->route->handler(req, req->route->ud);
 }
 
 /* Queues the reply if there is one, else suspends a deferred request until its reply arrives.
@@ -266,6 +279,14 @@ int gg_http_start(gg_http_server *s)
         gg_error(s->log, "cannot resolve listen address", "{s:s}", "listen", s->listen);
         return -1;
     }
+    /* Admission caps keep the queue short: it never holds more than the admitted requests. */
+    s->backend =
+        gg_pool_new(s->cfg.backend_threads, (size_t)s->cfg.route_concurrency * GG_HTTP_MAX_ROUTES);
+    if (!s->backend) {
+        gg_error(s->log, "cannot start the backend threads", "{s:i}", "threads",
+                 (int)s->cfg.backend_threads);
+        return -1;
+    }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -277,9 +298,13 @@ int gg_http_start(gg_http_server *s)
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s->log,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        s->cfg.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.max_header_bytes,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_END);
     if (!s->daemon) {
+        gg_pool_free(s->backend);
+        s->backend = NULL;
         gg_error(s->log, "cannot start HTTP server", "{s:s, s:s}", "listen", s->listen, "error",
                  errno ? strerror(errno) : "see the previous line");
         return -1;
@@ -305,6 +330,10 @@ void gg_http_stop(gg_http_server *s)
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         shutdown(fd, SHUT_RDWR); /* refuses new connections; the descriptor stays ours */
+    /* Every parked request must be answered (and so resumed) before the daemon stops: queued
+     * ones get 503, running ones finish their backend call. */
+    gg_pool_free(s->backend);
+    s->backend = NULL;
     for (int i = 0; i < 50; i++) {
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);

@@ -33,13 +33,23 @@ typedef void (*gg_http_handler)(gg_http_req *req, void *ud);
 /* Route flags. */
 #define GG_HTTP_JSON_BODY 0x1u /* body must be application/json; parsed before the handler runs */
 #define GG_HTTP_RAW_BODY  0x2u /* body accepted as is (any type) */
+/* The handler waits on a backend (a store, a broker): it runs on the server's backend pool, never
+ * on an HTTP thread, so probes and in-memory routes keep answering while a backend hangs. At most
+ * route_concurrency such requests per route are admitted at a time; beyond that the answer is 503
+ * problem+json with Retry-After. Such a handler replies before it returns. */
+#define GG_HTTP_BLOCKING 0x4u
 
 typedef struct gg_http_config {
-    const char *listen;      /* "host:port"; port 0 picks a free one (see gg_http_port) */
-    unsigned threads;        /* worker threads; 0 means 2 */
-    size_t max_body;         /* bytes; larger requests get 413. 0 means 1 MiB */
-    const char *cors_origin; /* Access-Control-Allow-Origin value, NULL/"" disables CORS */
-    unsigned conn_timeout_s; /* idle keep-alive connections are closed after this; 0 means 60 */
+    const char *listen;       /* "host:port"; port 0 picks a free one (see gg_http_port) */
+    unsigned threads;         /* worker threads; 0 means 2 */
+    size_t max_body;          /* bytes; larger requests get 413. 0 means 1 MiB */
+    const char *cors_origin;  /* Access-Control-Allow-Origin value, NULL/"" disables CORS */
+    unsigned conn_timeout_s;  /* a connection idle this long (also mid-request: a slowloris client)
+                                 is closed; 0 means 60 */
+    unsigned max_connections; /* open connections; more are refused. 0 means 1024 */
+    size_t max_header_bytes;  /* request line plus headers; more is answered 431. 0: 16 KiB */
+    unsigned backend_threads; /* threads that run GG_HTTP_BLOCKING handlers; 0 means 8 */
+    unsigned route_concurrency; /* GG_HTTP_BLOCKING requests per route at a time; 0 means 32 */
 } gg_http_config;
 
 gg_http_server *gg_http_new(const gg_http_config *cfg, gg_log *log, gg_metrics *metrics);
@@ -100,5 +110,11 @@ void gg_http_reply_problemf(gg_http_req *req, unsigned status, const char *slug,
  * also wakes the suspended connection. That reply is the last use of req: the server may send it
  * and free req before the call returns, so nothing may touch req afterwards, not even to read. */
 void gg_http_defer(gg_http_req *req);
+
+/* For a handler on an HTTP thread that finds it must wait on a backend after all (a cache miss):
+ * the rest, handler(req, ud), runs on the backend pool within the route's admission cap, exactly
+ * as for a GG_HTTP_BLOCKING route; over the cap, req is answered 503 with Retry-After. The
+ * calling handler returns at once and touches req no more. */
+void gg_http_offload(gg_http_req *req, gg_http_handler handler, void *ud);
 
 #endif

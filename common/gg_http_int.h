@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "gg_http.h"
+#include "gg_pool.h"
 
 #define GG_HTTP_MAX_SEGS   16
 #define GG_HTTP_MAX_PARAMS 8
@@ -27,6 +28,8 @@ typedef struct gg_http_route_def {
     gg_http_handler handler;
     void *ud;
     gg_histogram *latency; /* looked up once: the per-request path stays lock-free */
+    atomic_uint inflight;  /* admitted backend-bound requests not answered yet */
+    gg_gauge *waiting;     /* the same, as http_backend_requests{route}; blocking routes only */
 } gg_http_route_def;
 
 typedef struct gg_http_header_kv {
@@ -45,6 +48,7 @@ struct gg_http_server {
     gg_http_route_def routes[GG_HTTP_MAX_ROUTES];
     size_t nroutes;
     gg_histogram *unmatched_latency;
+    gg_pool *backend; /* runs GG_HTTP_BLOCKING handlers and gg_http_offload continuations */
     atomic_uint_fast64_t next_id; /* request ids: seed + sequence, unique per process */
     uint64_t id_seed;
     unsigned short port;
@@ -74,6 +78,10 @@ struct gg_http_req {
     unsigned status;
     size_t reply_bytes;
     bool deferred, suspended;
+    /* Set while req holds one of its route's admission slots (gg_http_offload); the reply gives
+     * the slot back and marks the job answered, so its worker knows req may be gone. */
+    gg_http_route_def *admitted;
+    bool *answered;
 };
 
 /* gg_http_router.c */
@@ -94,5 +102,10 @@ gg_http_req *gg_http_req_new(gg_http_server *s, struct MHD_Connection *conn, con
 void gg_http_req_free(gg_http_req *req);
 int gg_http_req_append(gg_http_req *req, const char *data, size_t len);
 void gg_http_req_finish(gg_http_req *req); /* access log and metrics, once the reply went out */
+
+/* gg_http_admit.c */
+/* Runs handler(req, ud) on the backend pool within req's route's admission cap (see
+ * gg_http_offload); answers 503 itself when over the cap or when the pool is full. */
+void gg_http_admit(gg_http_req *req, gg_http_handler handler, void *ud);
 
 #endif

@@ -197,6 +197,16 @@ static void publish(gg_http_req *req, unsigned status, struct MHD_Response *resp
     req->response = resp;
     req->status = status;
     req->reply_bytes = len;
+    if (req->admitted) { /* the admission slot is free as soon as the answer exists */
+        atomic_fetch_sub(&req->admitted->inflight, 1);
+        if (req->admitted->waiting)
+            gg_gauge_add(req->admitted->waiting, -1);
+        req->admitted = NULL;
+    }
+    if (req->answered) {
+        *req->answered = true;
+        req->answered = NULL;
+    }
     if (req->suspended) {
         req->suspended = false;
         MHD_resume_connection(req->conn);

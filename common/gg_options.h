@@ -19,6 +19,11 @@ typedef struct gg_base_settings {
     char *cors_origin;
     long probe_interval_ms;
     long shutdown_timeout_ms;
+    long max_connections;
+    long max_header_bytes;
+    long idle_timeout_s;
+    long backend_threads;
+    long route_concurrency;
 } gg_base_settings;
 
 typedef struct gg_kafka_settings {
@@ -43,7 +48,18 @@ typedef struct gg_kafka_settings {
     {"probe-interval-ms", GG_CONF_INT, offsetof(type, field.probe_interval_ms), "5000",          \
      "how often healthy dependencies are probed", 100, 600000, NULL, 0},                         \
     {"shutdown-timeout-ms", GG_CONF_INT, offsetof(type, field.shutdown_timeout_ms), "10000",     \
-     "upper bound for finishing in-flight work on SIGTERM", 100, 600000, NULL, 0}
+     "upper bound for finishing in-flight work on SIGTERM", 100, 600000, NULL, 0},              \
+    {"max-connections", GG_CONF_INT, offsetof(type, field.max_connections), "1024",              \
+     "open HTTP connections; further ones wait until one closes", 4, 65536, NULL, 0},            \
+    {"max-header-bytes", GG_CONF_INT, offsetof(type, field.max_header_bytes), "32768",           \
+     "per-connection buffer for request line and headers; larger headers get 431", 4096,        \
+     1048576, NULL, 0},                                                                          \
+    {"idle-timeout-s", GG_CONF_INT, offsetof(type, field.idle_timeout_s), "60",                  \
+     "a connection silent this long, also mid-request, is closed", 1, 3600, NULL, 0},            \
+    {"backend-threads", GG_CONF_INT, offsetof(type, field.backend_threads), "8",                 \
+     "threads that run requests waiting on a backend, off the HTTP threads", 1, 256, NULL, 0},   \
+    {"route-concurrency", GG_CONF_INT, offsetof(type, field.route_concurrency), "32",            \
+     "requests per backend-bound route in progress at once; more get 503", 1, 10000, NULL, 0}
 
 #define GG_OPTS_KAFKA(type, field, group_def)                                                     \
     {"kafka-brokers", GG_CONF_STR, offsetof(type, field.brokers), "localhost:9092",              \

@@ -29,6 +29,7 @@ static const gg_problem_type types[] = {
     {"redis-unavailable", 503, "Redis cannot be reached"},
     {"webhcat-unavailable", 503, "WebHCat cannot be reached"},
     {"webhdfs-unavailable", 503, "WebHDFS cannot be reached"},
+    {"overloaded", 503, "Too many requests wait for this route's backend"},
     /* clang-format on */
 };
 

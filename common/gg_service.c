@@ -23,6 +23,11 @@ int gg_service_init(gg_service *svc, const char *name, const gg_base_settings *b
         .threads = (unsigned)base->http_threads,
         .max_body = (size_t)base->max_body,
         .cors_origin = base->cors_origin,
+        .conn_timeout_s = (unsigned)base->idle_timeout_s,
+        .max_connections = (unsigned)base->max_connections,
+        .max_header_bytes = (size_t)base->max_header_bytes,
+        .backend_threads = (unsigned)base->backend_threads,
+        .route_concurrency = (unsigned)base->route_concurrency,
     };
     svc->name = name;
     svc->probe_interval_ms = (unsigned)base->probe_interval_ms;

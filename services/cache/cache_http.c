@@ -118,6 +118,15 @@ static void latest_from_redis(gg_http_req *req, cache_ctx *ctx, const char *id, 
     }
 }
 
+/* On the backend pool (gg_http_offload): the in-process copy was not coherent. */
+static void latest_offloaded(gg_http_req *req, void *ud)
+{
+    const char *id;
+    gg_aspect aspect;
+    if (station_param(req, &id) && aspect_param(req, &aspect))
+        latest_from_redis(req, ud, id, aspect);
+}
+
 static void handle_latest(gg_http_req *req, void *ud)
 {
     cache_ctx *ctx = ud;
@@ -151,55 +160,83 @@ static void handle_latest(gg_http_req *req, void *ud)
         gg_http_reply_problem(req, 500, "internal", "out of memory");
         break;
     case CACHE_LOOKUP_INCOHERENT:
-        latest_from_redis(req, ctx, id, aspect);
+        gg_http_offload(req, latest_offloaded, ctx);
         break;
     }
 }
 
 /* ---- GET /v1/latest?stations=... ------------------------------------------------------------- */
 
-static void handle_many(gg_http_req *req, void *ud)
+/* The station ids (malloc'd, *n of them) and the aspect; false after answering 400. */
+static bool many_params(gg_http_req *req, cache_id **out, int *n, gg_aspect *aspect)
 {
-    cache_ctx *ctx = ud;
-    gg_aspect aspect;
     const char *list = gg_http_query(req, "stations");
     cache_id *ids = NULL;
     char why[160];
-    int n = -1;
+    *n = -1;
     if (!list) {
         snprintf(why, sizeof(why), "it is required");
     } else if (!(ids = malloc(CACHE_IDS_MAX * sizeof(*ids)))) {
         gg_http_reply_problem(req, 500, "internal", "out of memory");
-        return;
+        return false;
     } else {
-        n = cache_ids_parse(list, ids, CACHE_IDS_MAX, why, sizeof(why));
+        *n = cache_ids_parse(list, ids, CACHE_IDS_MAX, why, sizeof(why));
     }
-    if (n < 0) {
+    if (*n < 0) {
         free(ids);
         gg_http_reply_problemf(req, 400, "invalid-parameter",
                                "query parameter 'stations' must be a comma-separated list of "
                                "station ids: %s",
                                why);
-        return;
+        return false;
     }
-    if (!aspect_param(req, &aspect)) {
+    if (!aspect_param(req, aspect)) {
         free(ids);
-        return;
+        return false;
     }
+    *out = ids;
+    return true;
+}
+
+/* On the backend pool (gg_http_offload): the in-process copy was not coherent. */
+static void many_offloaded(gg_http_req *req, void *ud)
+{
+    cache_ctx *ctx = ud;
+    cache_id *ids;
+    int n;
+    gg_aspect aspect;
+    if (!many_params(req, &ids, &n, &aspect))
+        return;
+    char err[256];
     cache_buf b;
     cache_buf_init(&b);
-    if (cache_store_many(ctx->store, ids, (size_t)n, aspect, &b)) {
-        gg_counter_add(ctx->stats.lookups_memory, 1);
-    } else {
-        char err[256];
-        cache_read rc = cache_read_many(ctx, ids, (size_t)n, aspect, &b, err, sizeof(err));
-        if (reply_read_failure(req, rc, err)) {
-            cache_buf_free(&b);
-            free(ids);
-            return;
-        }
-    }
+    cache_read rc = cache_read_many(ctx, ids, (size_t)n, aspect, &b, err, sizeof(err));
     free(ids);
+    if (reply_read_failure(req, rc, err)) {
+        cache_buf_free(&b);
+        return;
+    }
+    reply_buf(req, &b);
+}
+
+static void handle_many(gg_http_req *req, void *ud)
+{
+    cache_ctx *ctx = ud;
+    cache_id *ids;
+    int n;
+    gg_aspect aspect;
+    if (!many_params(req, &ids, &n, &aspect))
+        return;
+    cache_buf b;
+    cache_buf_init(&b);
+    bool hit = cache_store_many(ctx->store, ids, (size_t)n, aspect, &b);
+    free(ids);
+    if (!hit) {
+        cache_buf_free(&b);
+        gg_http_offload(req, many_offloaded, ctx);
+        return;
+    }
+    gg_counter_add(ctx->stats.lookups_memory, 1);
     reply_buf(req, &b);
 }
 
@@ -221,6 +258,23 @@ static bool page_params(gg_http_req *req, cache_page *page)
     return true;
 }
 
+/* On the backend pool (gg_http_offload): the in-process copy was not coherent. */
+static void list_offloaded(gg_http_req *req, void *ud)
+{
+    cache_page page;
+    if (!page_params(req, &page))
+        return;
+    char err[256];
+    cache_buf b;
+    cache_buf_init(&b);
+    cache_read rc = cache_read_list(ud, &page, &b, err, sizeof(err));
+    if (reply_read_failure(req, rc, err)) {
+        cache_buf_free(&b);
+        return;
+    }
+    reply_buf(req, &b);
+}
+
 static void handle_list(gg_http_req *req, void *ud)
 {
     cache_ctx *ctx = ud;
@@ -229,16 +283,12 @@ static void handle_list(gg_http_req *req, void *ud)
         return;
     cache_buf b;
     cache_buf_init(&b);
-    if (cache_store_list(ctx->store, &page, &b)) {
-        gg_counter_add(ctx->stats.lookups_memory, 1);
-    } else {
-        char err[256];
-        cache_read rc = cache_read_list(ctx, &page, &b, err, sizeof(err));
-        if (reply_read_failure(req, rc, err)) {
-            cache_buf_free(&b);
-            return;
-        }
+    if (!cache_store_list(ctx->store, &page, &b)) {
+        cache_buf_free(&b);
+        gg_http_offload(req, list_offloaded, ctx);
+        return;
     }
+    gg_counter_add(ctx->stats.lookups_memory, 1);
     reply_buf(req, &b);
 }
 
@@ -272,8 +322,8 @@ int cache_http_mount(cache_ctx *ctx)
     if (gg_http_route_query(s, "GET", "/v1/stations", "limit cursor", 0, handle_list, ctx) != 0 ||
         gg_http_route_query(s, "GET", "/v1/stations/{id}/latest", "aspect", 0, handle_latest,
                             ctx) != 0 ||
-        gg_http_route_query(s, "GET", "/v1/stations/{id}/recent", "limit", 0, handle_recent, ctx) !=
-            0 ||
+        gg_http_route_query(s, "GET", "/v1/stations/{id}/recent", "limit", GG_HTTP_BLOCKING,
+                            handle_recent, ctx) != 0 ||
         gg_http_route_query(s, "GET", "/v1/latest", "stations aspect", 0, handle_many, ctx) != 0)
         return -1;
     return 0;

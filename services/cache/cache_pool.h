@@ -1,7 +1,7 @@
-/* cache_pool: the Redis connections of the HTTP worker threads, for the reads that do not come
- * from the in-process copy.
+/* cache_pool: the Redis connections of the backend threads (gg_http_offload), for the reads that
+ * do not come from the in-process copy.
  *
- * One slot per worker thread: a thread starts at the slot its id hashes to and takes the first
+ * One slot per backend thread: a thread starts at the slot its id hashes to and takes the first
  * free one, so with as many slots as workers a request practically never waits for another.
  * A slot connects on first use and again after a failure; after a failed connect it waits
  * with backoff (50 ms growing to 500 ms) before the next try, answering at once meanwhile, so

@@ -80,7 +80,7 @@ static int cache_start(cache_ctx *ctx)
     /* Without Kafka the values stop advancing but stay right: keep serving them. */
     gg_health_set_optional(ctx->dep_kafka);
     ctx->store = cache_store_new();
-    ctx->pool = cache_pool_new(ctx, (size_t)ctx->cfg.base.http_threads);
+    ctx->pool = cache_pool_new(ctx, (size_t)ctx->cfg.base.backend_threads);
     if (!ctx->store || !ctx->pool || cache_http_mount(ctx) != 0)
         return -1;
     if (!(ctx->consumer = cache_consumer_start(ctx, err, sizeof(err)))) {

@@ -23,12 +23,15 @@ static void handle_status(gg_http_req *req, void *ud)
 int ingest_http_mount(ingest_ctx *ctx)
 {
     gg_http_server *s = ctx->svc.http;
-    if (gg_http_route_query(s, "GET", "/v1/readings", "station from to limit cursor", 0,
-                            ingest_query_station, ctx) != 0 ||
-        gg_http_route(s, "GET", "/v1/readings/{correlation_id}", 0, ingest_query_reading, ctx) !=
-            0 ||
-        gg_http_route(s, "POST", "/v1/readings", GG_HTTP_RAW_BODY, ingest_post_readings, ctx) !=
-            0 ||
+    /* The three readings routes wait on MongoDB or on Kafka's acknowledgements: they run on the
+     * backend pool (GG_HTTP_BLOCKING), so the probes and the status route never queue behind
+     * them. */
+    if (gg_http_route_query(s, "GET", "/v1/readings", "station from to limit cursor",
+                            GG_HTTP_BLOCKING, ingest_query_station, ctx) != 0 ||
+        gg_http_route(s, "GET", "/v1/readings/{correlation_id}", GG_HTTP_BLOCKING,
+                      ingest_query_reading, ctx) != 0 ||
+        gg_http_route(s, "POST", "/v1/readings", GG_HTTP_RAW_BODY | GG_HTTP_BLOCKING,
+                      ingest_post_readings, ctx) != 0 ||
         gg_http_route(s, "GET", "/v1/ingest/status", 0, handle_status, ctx) != 0)
         return -1;
     return 0;

@@ -31,7 +31,8 @@ static svc *svc_start(fake *f)
     svc *s = calloc(1, sizeof(*s));
     analytics_settings *c = &s->ctx.cfg;
     char url[128];
-    c->base = (gg_base_settings){strdup("127.0.0.1:0"), GG_LOG_ERROR, 2, 1 << 20, NULL, 100, 1000};
+    c->base = (gg_base_settings){
+        strdup("127.0.0.1:0"), GG_LOG_ERROR, 2, 1 << 20, NULL, 100, 1000, 0, 0, 0, 0, 0};
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/templeton/v1", f->port);
     c->webhcat_url = strdup(url);
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhdfs/v1/", f->port);

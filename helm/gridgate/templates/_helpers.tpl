@@ -95,7 +95,12 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
   "GRIDGATE_HTTP_THREADS" $c.httpThreads
   "GRIDGATE_MAX_BODY" $c.maxBody
   "GRIDGATE_PROBE_INTERVAL_MS" $c.probeIntervalMs
-  "GRIDGATE_SHUTDOWN_TIMEOUT_MS" $c.shutdownTimeoutMs }}
+  "GRIDGATE_SHUTDOWN_TIMEOUT_MS" $c.shutdownTimeoutMs
+  "GRIDGATE_MAX_CONNECTIONS" $c.maxConnections
+  "GRIDGATE_MAX_HEADER_BYTES" $c.maxHeaderBytes
+  "GRIDGATE_IDLE_TIMEOUT_S" $c.idleTimeoutS
+  "GRIDGATE_BACKEND_THREADS" $c.backendThreads
+  "GRIDGATE_ROUTE_CONCURRENCY" $c.routeConcurrency }}
 {{- with $c.corsOrigin }}{{ $_ := set $env "GRIDGATE_CORS_ORIGIN" . }}{{ end }}
 {{- if has .name (list "ingest" "cache") }}
 {{- $_ := set $env "GRIDGATE_KAFKA_BROKERS" $c.kafka.brokers }}
