@@ -48,6 +48,7 @@ typedef struct analytics_ctx {
     analytics_store *store;
     analytics_tracker *tracker;
     analytics_metrics m;
+    gg_dep *jobs_dep; /* "jobs" in /readyz: up once the job records are loaded */
 } analytics_ctx;
 
 /* Rows of a result to return: GET /v1/jobs/{id}?offset=&limit=. */

@@ -79,6 +79,18 @@ static void metrics(analytics_ctx *ctx)
     analytics_backend_metrics(&ctx->backend, m);
 }
 
+/* The "jobs" dependency: down until the job records are read from HDFS, so /readyz does not
+ * send traffic to job endpoints that would answer 503. The tracker reports it up the moment the
+ * load ends; this probe only keeps it up afterwards. */
+static int jobs_probe(void *ud, char *err, size_t errlen)
+{
+    analytics_ctx *ctx = ud;
+    if (analytics_store_loaded(ctx->store))
+        return 0;
+    snprintf(err, errlen, "job records are not loaded yet");
+    return -1;
+}
+
 int analytics_setup(analytics_ctx *ctx)
 {
     if (jobs_dir(ctx) != 0)
@@ -101,6 +113,7 @@ int analytics_setup(analytics_ctx *ctx)
         gg_health_add(ctx->svc.health, "webhcat", analytics_webhcat_probe, &ctx->backend);
     ctx->backend.dep[AB_WEBHDFS] =
         gg_health_add(ctx->svc.health, "webhdfs", analytics_webhdfs_probe, &ctx->backend);
+    ctx->jobs_dep = gg_health_add(ctx->svc.health, "jobs", jobs_probe, ctx);
     return analytics_api_mount(ctx);
 }
 

@@ -141,6 +141,7 @@ static int64_t try_load(analytics_tracker *t, int64_t now)
     analytics_err e = {0};
     if (analytics_store_load(t->ctx->store, &e) == 0) {
         gg_backoff_reset(&t->load_backoff);
+        gg_health_report(t->ctx->jobs_dep, true, NULL);
         return now;
     }
     if (t->load_backoff.attempt == 0)

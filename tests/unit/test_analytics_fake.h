@@ -40,6 +40,7 @@ typedef struct fake {
     int64_t clock;
     bool busy;          /* WebHCat answers 503 */
     int slow_submit_ms; /* POST hive queues the job, then takes this long to answer */
+    int slow_list_ms;   /* LISTSTATUS takes this long to answer */
     int offset_opens;   /* OPENs that started past byte 0 */
 } fake;
 
@@ -241,6 +242,13 @@ static enum MHD_Result fwebhdfs(fake *f, struct MHD_Connection *c, const char *p
             c, 200,
             json_pack("{s:o}", "FileStatus", fstatus("", !x, x ? x->len : 0, x ? x->mtime : 0)),
             NULL);
+    if (strcmp(op, "LISTSTATUS") == 0 && f->slow_list_ms) {
+        struct timespec ts = {f->slow_list_ms / 1000, (f->slow_list_ms % 1000) * 1000000L};
+        pthread_mutex_unlock(&f->lock);
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&f->lock);
+        x = ffind(f, path);
+    }
     if (strcmp(op, "LISTSTATUS") == 0 && x)
         return freply(c, 200,
                       json_pack("{s:{s:[o]}}", "FileStatuses", "FileStatus",

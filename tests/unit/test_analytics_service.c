@@ -492,6 +492,35 @@ static void test_unconfirmed_submission_is_found_again(void **state)
     svc_stop(s);
 }
 
+/* /readyz turns ready only once the job records are loaded: a slow LISTSTATUS of the jobs
+ * directory (a busy NameNode) must not let a request right after readiness meet 503 "job records
+ * are not loaded yet". The load is then reported at once, not after a probe interval. */
+static void test_ready_only_once_records_are_loaded(void **state)
+{
+    fake *f = *state;
+    f->slow_list_ms = 1500;
+    svc *s = svc_start(f);
+    struct timespec t0 = {0, 0};
+    long st = 0;
+    while (before_deadline(&t0)) {
+        json_decref(call(s, "GET", "/readyz", NULL, &st));
+        if (st == 200)
+            break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(st, 200);
+    json_t *j = call(s, "GET", "/v1/jobs", NULL, &st);
+    assert_int_equal(st, 200);
+    json_decref(j);
+    j = call(s, "GET", "/readyz", NULL, &st);
+    assert_string_equal(str(json_object_get(json_object_get(j, "dependencies"), "jobs"), "status"),
+                        "up");
+    json_decref(j);
+    f->slow_list_ms = 0;
+    svc_stop(s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -509,6 +538,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unconfirmed_submission_is_found_again, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_pages_start_near_their_rows, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_ready_only_once_records_are_loaded, fake_setup,
                                         fake_teardown),
     };
     int rc = cmocka_run_group_tests_name("analytics_service", tests, NULL, NULL);
