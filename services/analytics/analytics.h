@@ -29,6 +29,7 @@ typedef struct analytics_settings {
     long wait_max_s;
     long poll_interval_ms;
     long query_max_bytes;
+    long lease_ms; /* a job's tracking replica must renew its lease this often */
 } analytics_settings;
 
 /* The service's own counters, beside the HTTP and dependency metrics every service has. */
@@ -48,6 +49,7 @@ typedef struct analytics_ctx {
     analytics_store *store;
     analytics_tracker *tracker;
     analytics_metrics m;
+    char replica[96]; /* host, pid and a random part: written into the lease files it takes */
     gg_dep *jobs_dep; /* "jobs" in /readyz: up once the job records are loaded */
 } analytics_ctx;
 

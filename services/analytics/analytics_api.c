@@ -182,13 +182,25 @@ static bool job_id_param(gg_http_req *req, const char **id)
     return true;
 }
 
+/* A job this replica does not know may have been submitted through another one: its record is
+ * read from HDFS. False (answered 503) when WebHDFS does not answer. */
+static bool fetched(analytics_ctx *ctx, gg_http_req *req, const char *id)
+{
+    analytics_err e = {0};
+    if (!analytics_store_loaded(ctx->store) ||
+        analytics_store_fetch(ctx->store, id, analytics_mono_ms(), &e) >= 0)
+        return true;
+    analytics_api_backend_error(req, &e);
+    return false;
+}
+
 static void h_job(gg_http_req *req, void *ud)
 {
     analytics_ctx *ctx = ud;
     const char *id;
     analytics_page page;
     if (!analytics_api_auth(ctx, req, false) || !job_id_param(req, &id) ||
-        !analytics_api_page(req, &page))
+        !analytics_api_page(req, &page) || !fetched(ctx, req, id))
         return;
     analytics_api_answer_job(ctx, req, id, &page, 0);
 }
@@ -295,7 +307,7 @@ static void h_kill(gg_http_req *req, void *ud)
 {
     analytics_ctx *ctx = ud;
     const char *id;
-    if (!analytics_api_auth(ctx, req, true) || !job_id_param(req, &id))
+    if (!analytics_api_auth(ctx, req, true) || !job_id_param(req, &id) || !fetched(ctx, req, id))
         return;
     char wid[96], why[256];
     unsigned status = mark_kill(ctx, id, true, wid, sizeof(wid), why, sizeof(why));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analytics_api.h"
+#include "analytics_lease.h"
 #include "analytics_script.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
@@ -105,6 +106,11 @@ static void submit(analytics_ctx *ctx, gg_http_req *req, analytics_job *j, long 
     analytics_err e = {0};
     if (analytics_store_save(ctx->store, id, &e) != 0) {
         drop(ctx, id, false);
+        analytics_api_backend_error(req, &e);
+        return;
+    }
+    if (analytics_lease_claim_new(ctx, id, &e) != 0) {
+        drop(ctx, id, true);
         analytics_api_backend_error(req, &e);
         return;
     }

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analytics_api.h"
 #include "analytics_tracker.h"
@@ -91,10 +93,23 @@ static int jobs_probe(void *ud, char *err, size_t errlen)
     return -1;
 }
 
+/* Names this replica in the lease files it takes (for people reading HDFS; the lease itself
+ * rests on which file exists, not on what it says). */
+static void replica_name(analytics_ctx *ctx)
+{
+    char host[64] = "unknown";
+    uint32_t rnd = 0;
+    gethostname(host, sizeof(host) - 1);
+    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        rnd = (uint32_t)analytics_mono_ms();
+    snprintf(ctx->replica, sizeof(ctx->replica), "%s/%ld/%08x\n", host, (long)getpid(), rnd);
+}
+
 int analytics_setup(analytics_ctx *ctx)
 {
     if (jobs_dir(ctx) != 0)
         return -1;
+    replica_name(ctx);
     strip_slashes(ctx->cfg.webhcat_url);
     strip_slashes(ctx->cfg.webhdfs_url);
     strip_slashes(ctx->cfg.hdfs_uri);

@@ -12,6 +12,8 @@
 #include "analytics_webhdfs.h"
 
 #define RECORD_MAX (16u * 1024 * 1024) /* a record holds the HiveQL and a bounded result */
+#define NEG_SLOTS  64                  /* ids recently looked for in HDFS and missing */
+#define NEG_TTL_MS 300 /* short: a job submitted through another replica shows within 1 s */
 
 struct analytics_store {
     const analytics_backend *b;
@@ -22,6 +24,11 @@ struct analytics_store {
     analytics_job **jobs;      /* oldest first */
     size_t count, cap;
     bool loaded;
+    struct {
+        char id[32];
+        int64_t until_ms;
+    } neg[NEG_SLOTS];
+    size_t neg_next;
 };
 
 analytics_store *analytics_store_new(const analytics_backend *b, const char *jobs_dir, gg_log *log)
@@ -190,20 +197,23 @@ int analytics_store_save(analytics_store *s, const char *id, analytics_err *e)
     return rc;
 }
 
-/* Reads one record; a directory without a readable record is skipped with a warning (it may be
- * a submission that crashed before its record was written). */
-static int load_one(analytics_store *s, const char *id, analytics_err *e)
+/* Reads one record into a new job: 0 with *out set, 1 when the record is missing or not one
+ * this service wrote (skipped with a warning unless quiet), -1 when WebHDFS failed. */
+static int read_record(analytics_store *s, const char *id, bool quiet, analytics_job **out,
+                       analytics_err *e)
 {
     char path[ANALYTICS_PATH_MAX + 64];
     analytics_store_path(s, id, "/job.json", path, sizeof(path));
     char *text = NULL;
     size_t len = 0;
+    *out = NULL;
     if (analytics_webhdfs_read_all(s->b, path, RECORD_MAX, &text, &len, e) != 0) {
         if (e->kind == AE_UNREACHABLE || e->kind == AE_INTERNAL)
             return -1;
-        gg_warn(s->log, "job record unreadable, skipped", "{s:s, s:s}", "path", path, "error",
-                e->msg);
-        return 0;
+        if (!quiet || e->kind != AE_NOT_FOUND)
+            gg_warn(s->log, "job record unreadable, skipped", "{s:s, s:s}", "path", path, "error",
+                    e->msg);
+        return 1;
     }
     char why[128] = "not JSON";
     json_t *rec = json_loadb(text, len, 0, NULL);
@@ -213,20 +223,31 @@ static int load_one(analytics_store *s, const char *id, analytics_err *e)
     if (!j || strcmp(j->id, id) != 0) {
         gg_warn(s->log, "job record invalid, skipped", "{s:s, s:s}", "path", path, "error", why);
         analytics_job_free(j);
-        return 0;
+        return 1;
     }
+    *out = j;
+    return 0;
+}
+
+/* Reads one record into the index unless the job is known already: 1 added, 0 not, -1 WebHDFS
+ * failed. */
+static int load_one(analytics_store *s, const char *id, bool quiet, analytics_err *e)
+{
+    analytics_job *j = NULL;
+    int rc = read_record(s, id, quiet, &j, e);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     analytics_store_lock(s);
-    int rc = analytics_store_find(s, id) ? 1 : analytics_store_add(s, j);
+    rc = analytics_store_find(s, id) ? 1 : analytics_store_add(s, j);
     analytics_store_unlock(s);
     if (rc != 0)
         analytics_job_free(j);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? -1 : rc == 0;
 }
 
-int analytics_store_load(analytics_store *s, analytics_err *e)
+/* Lists jobs_dir and reads the records of the jobs not in the index. */
+static int load_unknown(analytics_store *s, bool quiet, analytics_err *e)
 {
-    if (analytics_store_loaded(s))
-        return 0;
     analytics_hdfs_list list;
     if (analytics_webhdfs_list(s->b, s->jobs_dir, &list, e) != 0) {
         if (e->kind != AE_NOT_FOUND)
@@ -234,12 +255,24 @@ int analytics_store_load(analytics_store *s, analytics_err *e)
         list.count = 0; /* no job was ever kept: nothing to load */
     }
     int rc = 0;
-    for (size_t i = 0; i < list.count && rc == 0; i++) {
+    for (size_t i = 0; i < list.count && rc >= 0; i++) {
         if (!list.items[i].is_dir || !analytics_valid_job_id(list.items[i].name))
             continue;
-        rc = load_one(s, list.items[i].name, e);
+        analytics_store_lock(s);
+        bool known = analytics_store_find(s, list.items[i].name) != NULL;
+        analytics_store_unlock(s);
+        if (!known)
+            rc = load_one(s, list.items[i].name, quiet, e);
     }
     analytics_hdfs_list_free(&list);
+    return rc < 0 ? -1 : 0;
+}
+
+int analytics_store_load(analytics_store *s, analytics_err *e)
+{
+    if (analytics_store_loaded(s))
+        return 0;
+    int rc = load_unknown(s, false, e);
     if (rc == 0) {
         analytics_store_lock(s);
         s->loaded = true;
@@ -249,6 +282,69 @@ int analytics_store_load(analytics_store *s, analytics_err *e)
                 (json_int_t)total);
     }
     return rc;
+}
+
+int analytics_store_sweep(analytics_store *s, analytics_err *e)
+{
+    /* Quiet: a directory without a record yet is a submission in flight on another replica. */
+    return load_unknown(s, true, e);
+}
+
+/* Whether id was looked for in HDFS and missing less than NEG_TTL_MS ago. */
+static bool negative(analytics_store *s, const char *id, int64_t now)
+{
+    for (size_t i = 0; i < NEG_SLOTS; i++)
+        if (s->neg[i].until_ms > now && strcmp(s->neg[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+int analytics_store_fetch(analytics_store *s, const char *id, int64_t now, analytics_err *e)
+{
+    analytics_store_lock(s);
+    bool known = analytics_store_find(s, id) != NULL, missing = !known && negative(s, id, now);
+    analytics_store_unlock(s);
+    if (known || missing)
+        return known;
+    int rc = load_one(s, id, true, e);
+    analytics_store_lock(s);
+    if (rc == 0 && !analytics_store_find(s, id)) {
+        size_t slot = s->neg_next++ % NEG_SLOTS;
+        snprintf(s->neg[slot].id, sizeof(s->neg[slot].id), "%s", id);
+        s->neg[slot].until_ms = now + NEG_TTL_MS;
+    }
+    known = analytics_store_find(s, id) != NULL;
+    analytics_store_unlock(s);
+    return rc < 0 ? -1 : known;
+}
+
+int analytics_store_refresh(analytics_store *s, const char *id, int64_t record_mtime,
+                            analytics_err *e)
+{
+    analytics_job *fresh = NULL;
+    int rc = read_record(s, id, true, &fresh, e);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    analytics_store_lock(s);
+    for (size_t i = 0; i < s->count; i++) {
+        analytics_job *old = s->jobs[i];
+        if (strcmp(old->id, id) != 0)
+            continue;
+        if (old->owned || old->submitting)
+            break; /* this replica writes the record: its copy is the newer one */
+        fresh->owner_n = old->owner_n;
+        fresh->owner_mtime = old->owner_mtime;
+        fresh->owner_seen_ms = old->owner_seen_ms;
+        fresh->record_mtime = record_mtime;
+        fresh->next_poll_ms = old->next_poll_ms;
+        fresh->poll_delay_ms = old->poll_delay_ms;
+        s->jobs[i] = fresh;
+        fresh = old; /* freed below */
+        break;
+    }
+    analytics_store_unlock(s);
+    analytics_job_free(fresh);
+    return 0;
 }
 
 int analytics_store_forget(analytics_store *s, const char *id, analytics_err *e)

@@ -51,6 +51,15 @@ int analytics_webhdfs_read_all(const analytics_backend *b, const char *path, siz
 int analytics_webhdfs_write(const analytics_backend *b, const char *path, const char *data,
                             size_t len, analytics_err *e);
 
+/* CREATE with overwrite=false: 0 when this call made the file, 1 when it existed already (HDFS
+ * creates at most once, so of several callers exactly one gets 0), -1 on any other error. */
+int analytics_webhdfs_create_new(const analytics_backend *b, const char *path, const char *data,
+                                 size_t len, analytics_err *e);
+
+/* SETTIMES: sets the file's modification time (the access time is left alone). */
+int analytics_webhdfs_touch(const analytics_backend *b, const char *path, int64_t mtime_ms,
+                            analytics_err *e);
+
 /* DELETE recursive=true. A missing path counts as deleted. */
 int analytics_webhdfs_delete(const analytics_backend *b, const char *path, analytics_err *e);
 

@@ -66,6 +66,9 @@ static const gg_conf_opt analytics_opts[] = {
      "longest pause between two status polls of a running job", 100, 600000, NULL, 0},
     {"query-max-bytes", GG_CONF_INT, offsetof(analytics_settings, query_max_bytes), "65536",
      "largest raw HiveQL text accepted", 16, 1048576, NULL, 0},
+    {"job-lease-ms", GG_CONF_INT, offsetof(analytics_settings, lease_ms), "3000",
+     "lease of the replica that tracks a job; another takes the job over after it lapses", 300,
+     600000, NULL, 0},
 };
 // clang-format on
 #define ANALYTICS_NOPTS (sizeof(analytics_opts) / sizeof(analytics_opts[0]))

@@ -33,7 +33,7 @@ typedef struct fake {
     struct MHD_Daemon *d;
     unsigned short port;
     pthread_mutex_t lock;
-    ffile files[64];
+    ffile files[512];
     size_t nfiles;
     fjob jobs[32];
     size_t njobs;
@@ -56,7 +56,7 @@ static void fput_locked(fake *f, const char *path, const char *data, size_t len)
 {
     ffile *x = ffind(f, path);
     if (!x) {
-        assert_true(f->nfiles < 64);
+        assert_true(f->nfiles < 512);
         x = &f->files[f->nfiles++];
         snprintf(x->path, sizeof(x->path), "%s", path);
     }
@@ -225,9 +225,15 @@ static enum MHD_Result fwebhdfs(fake *f, struct MHD_Connection *c, const char *p
                 c, 404,
                 json_pack("{s:{s:s}}", "RemoteException", "exception", "FileNotFoundException"),
                 NULL);
-        snprintf(loc, sizeof(loc), "http://127.0.0.1:%u/dn/%s?path=%s&offset=%s", f->port,
-                 op[0] == 'C' ? "create" : "open", path, arg(c, "offset") ? arg(c, "offset") : "0");
+        snprintf(loc, sizeof(loc), "http://127.0.0.1:%u/dn/%s?path=%s&offset=%s&overwrite=%s",
+                 f->port, op[0] == 'C' ? "create" : "open", path,
+                 arg(c, "offset") ? arg(c, "offset") : "0",
+                 arg(c, "overwrite") ? arg(c, "overwrite") : "false");
         return freply(c, 307, NULL, loc);
+    }
+    if (strcmp(op, "SETTIMES") == 0 && x) {
+        x->mtime = ++f->clock;
+        return freply(c, 200, NULL, NULL);
     }
     if (strcmp(op, "DELETE") == 0) {
         for (size_t i = 0; i < f->nfiles; i++)
@@ -266,6 +272,12 @@ static enum MHD_Result fdatanode(fake *f, struct MHD_Connection *c, const char *
                                  const char *body, size_t len)
 {
     const char *path = arg(c, "path");
+    if (strcmp(url, "/dn/create") == 0 && strcmp(arg(c, "overwrite"), "false") == 0 &&
+        ffind(f, path))
+        return freply(
+            c, 403,
+            json_pack("{s:{s:s}}", "RemoteException", "exception", "FileAlreadyExistsException"),
+            NULL);
     if (strcmp(url, "/dn/create") == 0) {
         fput_locked(f, path, body, len);
         return freply(c, 201, NULL, NULL);

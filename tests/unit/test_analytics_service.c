@@ -45,6 +45,7 @@ static svc *svc_start(fake *f)
     c->wait_max_s = 60;
     c->poll_interval_ms = 100;
     c->query_max_bytes = 4096;
+    c->lease_ms = 300;
     assert_int_equal(gg_service_init(&s->ctx.svc, "analytics", &c->base), 0);
     assert_int_equal(analytics_setup(&s->ctx), 0);
     assert_int_equal(gg_service_start(&s->ctx.svc), 0);
@@ -521,6 +522,65 @@ static void test_ready_only_once_records_are_loaded(void **state)
     svc_stop(s);
 }
 
+/* Whether replica s holds the lease of job id (looked at in its store). */
+static bool holds(svc *s, const char *id)
+{
+    analytics_store_lock(s->ctx.store);
+    analytics_job *j = analytics_store_find(s->ctx.store, id);
+    bool owned = j && j->owned;
+    analytics_store_unlock(s->ctx.store);
+    return owned;
+}
+
+/* Two replicas over one jobs directory: a job submitted through A is answered by B at once (its
+ * record read from HDFS), only A tracks it, and when A is gone B takes it over, finishes it and
+ * answers the repeat of the word count from it. */
+static void test_replicas_share_jobs_and_take_over(void **state)
+{
+    fake *f = *state;
+    fput(f, "/in/a.txt", "Alice and the queen\n");
+    svc *a = svc_start(f), *b = svc_start(f);
+    svc_await_loaded(a);
+    svc_await_loaded(b);
+    const char *req = "{\"path\": \"/in\", \"top\": 1}";
+    long st;
+    json_t *j = call(a, "POST", "/v1/wordcount", req, &st);
+    assert_int_equal(st, 202);
+    char id[32], path[96];
+    snprintf(id, sizeof(id), "%s", str(j, "id"));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    j = call(b, "GET", path, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(str(j, "id"), id);
+    json_decref(j);
+    assert_true(holds(a, id));
+    assert_false(holds(b, id));
+    svc_stop(a); /* its lease lapses: B must take the job over */
+    struct timespec t0 = {0, 0};
+    while (!holds(b, id) && before_deadline(&t0)) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(holds(b, id));
+    pthread_mutex_lock(&f->lock);
+    char owner[96];
+    snprintf(owner, sizeof(owner), "/jobs/%s/owner.2", id);
+    assert_non_null(ffind(f, owner));
+    pthread_mutex_unlock(&f->lock);
+    ffinish(f, 0, "SUCCEEDED", 0, "top\talice\t1\n", "");
+    j = await_state(b, id, "succeeded");
+    json_t *top = json_object_get(json_object_get(j, "result"), "top");
+    assert_int_equal(json_array_size(top), 1);
+json_decref(j);
+    j = call(b, "POST", "/v1/wordcount", req, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(str(j, "id"), id);
+    json_decref(j);
+    assert_int_equal(fjobs(f), 1);
+    svc_stop(b);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -540,6 +600,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pages_start_near_their_rows, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_ready_only_once_records_are_loaded, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_share_jobs_and_take_over, fake_setup,
                                         fake_teardown),
     };
     int rc = cmocka_run_group_tests_name("analytics_service", tests, NULL, NULL);
