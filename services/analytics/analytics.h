@@ -29,7 +29,12 @@ typedef struct analytics_settings {
     long wait_max_s;
     long poll_interval_ms;
     long query_max_bytes;
-    long lease_ms; /* a job's tracking replica must renew its lease this often */
+    long lease_ms;
+    bool open_access; /* no API token: word counts and job reads open to anyone (a lab) */
+    char *input_roots;
+    /* comma-separated HDFS directories word counts may read below */ /* a job's tracking
+                                                                         replica must renew its
+                                                                         lease this often */
 } analytics_settings;
 
 /* The service's own counters, beside the HTTP and dependency metrics every service has. */

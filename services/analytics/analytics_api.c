@@ -71,23 +71,36 @@ void analytics_api_backend_error(gg_http_req *req, const analytics_err *e)
     }
 }
 
-bool analytics_api_auth(analytics_ctx *ctx, gg_http_req *req, bool admin)
+static analytics_scope caller_scope(analytics_ctx *ctx, gg_http_req *req)
 {
     const char *api = ctx->cfg.api_token, *root = ctx->cfg.admin_token;
+    if (root && *root && gg_http_bearer_ok(req, root))
+        return ANALYTICS_SCOPE_ADMIN;
+    if (api && *api)
+        return gg_http_bearer_ok(req, api) ? ANALYTICS_SCOPE_API : ANALYTICS_SCOPE_NONE;
+    return ctx->cfg.open_access ? ANALYTICS_SCOPE_API : ANALYTICS_SCOPE_NONE;
+}
+
+analytics_scope analytics_api_auth(analytics_ctx *ctx, gg_http_req *req, bool admin)
+{
+    const char *root = ctx->cfg.admin_token;
     if (admin && (!root || !*root)) {
         gg_http_reply_problem(req, 403, "forbidden",
                               "this operation is disabled: the service has no admin token");
-        return false;
+        return ANALYTICS_SCOPE_NONE;
     }
-    if (!admin && (!api || !*api))
-        return true;
-    if (gg_http_bearer_ok(req, root) || (!admin && gg_http_bearer_ok(req, api)))
-        return true;
+    analytics_scope scope = caller_scope(ctx, req);
+    if (scope == ANALYTICS_SCOPE_ADMIN || (!admin && scope == ANALYTICS_SCOPE_API))
+        return scope;
+    if (scope == ANALYTICS_SCOPE_API && ctx->cfg.api_token && *ctx->cfg.api_token) {
+        gg_http_reply_problem(req, 403, "forbidden", "this operation needs the admin token");
+        return ANALYTICS_SCOPE_NONE;
+    }
     gg_http_add_header(req, "WWW-Authenticate", "Bearer realm=\"gridgate\"");
     gg_http_reply_problem(req, 401, "unauthorized",
                           admin ? "the admin bearer token is required"
                                 : "a valid bearer token is required");
-    return false;
+    return ANALYTICS_SCOPE_NONE;
 }
 
 bool analytics_api_page(gg_http_req *req, analytics_page *page)
@@ -194,13 +207,28 @@ static bool fetched(analytics_ctx *ctx, gg_http_req *req, const char *id)
     return false;
 }
 
+/* A raw query (its HiveQL and rows) is the admin's: to anyone else it does not exist. */
+static bool visible(analytics_ctx *ctx, gg_http_req *req, const char *id, analytics_scope scope)
+{
+    if (scope == ANALYTICS_SCOPE_ADMIN)
+        return true;
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    bool hidden = j && j->kind == AJ_QUERY;
+    analytics_store_unlock(ctx->store);
+    if (hidden)
+        gg_http_reply_problemf(req, 404, "not-found", "no job %s", id);
+    return !hidden;
+}
+
 static void h_job(gg_http_req *req, void *ud)
 {
     analytics_ctx *ctx = ud;
     const char *id;
     analytics_page page;
-    if (!analytics_api_auth(ctx, req, false) || !job_id_param(req, &id) ||
-        !analytics_api_page(req, &page) || !fetched(ctx, req, id))
+    analytics_scope scope = analytics_api_auth(ctx, req, false);
+    if (!scope || !job_id_param(req, &id) || !analytics_api_page(req, &page) ||
+        !fetched(ctx, req, id) || !visible(ctx, req, id, scope))
         return;
     analytics_api_answer_job(ctx, req, id, &page, 0);
 }
@@ -246,8 +274,8 @@ static void h_jobs(gg_http_req *req, void *ud)
     analytics_ctx *ctx = ud;
     long offset, limit;
     int state, kind;
-    if (!analytics_api_auth(ctx, req, false) ||
-        !gg_http_query_long(req, "offset", 0, 1L << 53, 0, &offset) ||
+    analytics_scope scope = analytics_api_auth(ctx, req, false);
+    if (!scope || !gg_http_query_long(req, "offset", 0, 1L << 53, 0, &offset) ||
         !gg_http_query_long(req, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) ||
         !list_filter(req, "state", state_label, 5, &state) ||
         !list_filter(req, "kind", kind_label, 2, &kind))
@@ -264,7 +292,7 @@ static void h_jobs(gg_http_req *req, void *ud)
     for (size_t i = 0; i < analytics_store_count(ctx->store); i++) {
         analytics_job *j = analytics_store_at(ctx->store, i);
         if ((state >= 0 && (int)j->state != state) || (kind >= 0 && (int)j->kind != kind) ||
-            j->submitting)
+            j->submitting || (scope != ANALYTICS_SCOPE_ADMIN && j->kind == AJ_QUERY))
             continue;
         if (total >= offset && total < offset + limit)
             json_array_append_new(jobs, summary(j));
