@@ -13,6 +13,7 @@
 #include "gg_service.h"
 
 typedef struct analytics_tracker analytics_tracker;
+typedef struct analytics_pool analytics_pool;
 
 typedef struct analytics_settings {
     gg_base_settings base;
@@ -53,6 +54,7 @@ typedef struct analytics_ctx {
     analytics_backend backend;
     analytics_store *store;
     analytics_tracker *tracker;
+    analytics_pool *pool; /* runs the handlers that call backends, off the HTTP threads */
     analytics_metrics m;
     char replica[96]; /* host, pid and a random part: written into the lease files it takes */
     gg_dep *jobs_dep; /* "jobs" in /readyz: up once the job records are loaded */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics_pool.h"
 #include "analytics_results.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
@@ -358,13 +359,15 @@ static void h_kill(gg_http_req *req, void *ud)
 int analytics_api_mount(analytics_ctx *ctx)
 {
     gg_http_server *s = ctx->svc.http;
-    if (gg_http_route_query(s, "POST", "/v1/wordcount", "wait offset limit", GG_HTTP_JSON_BODY,
-                            analytics_api_wordcount, ctx) != 0 ||
-        gg_http_route_query(s, "POST", "/v1/queries", "wait offset limit", GG_HTTP_JSON_BODY,
-                            analytics_api_query, ctx) != 0 ||
+    analytics_pool *p = ctx->pool;
+    /* Every route but the list calls WebHCat or WebHDFS: those run on the pool. */
+    if (analytics_pool_route(p, s, "POST", "/v1/wordcount", "wait offset limit", GG_HTTP_JSON_BODY,
+                             analytics_api_wordcount, ctx) != 0 ||
+        analytics_pool_route(p, s, "POST", "/v1/queries", "wait offset limit", GG_HTTP_JSON_BODY,
+                             analytics_api_query, ctx) != 0 ||
         gg_http_route_query(s, "GET", "/v1/jobs", "state kind offset limit", 0, h_jobs, ctx) != 0 ||
-        gg_http_route_query(s, "GET", "/v1/jobs/{id}", "offset limit", 0, h_job, ctx) != 0 ||
-        gg_http_route(s, "DELETE", "/v1/jobs/{id}", 0, h_kill, ctx) != 0)
+        analytics_pool_route(p, s, "GET", "/v1/jobs/{id}", "offset limit", 0, h_job, ctx) != 0 ||
+        analytics_pool_route(p, s, "DELETE", "/v1/jobs/{id}", NULL, 0, h_kill, ctx) != 0)
         return -1;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "analytics_api.h"
+#include "analytics_pool.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
 #include "analytics_webhcat.h"
@@ -122,7 +123,8 @@ int analytics_setup(analytics_ctx *ctx)
         return -1;
     metrics(ctx);
     ctx->tracker = analytics_tracker_new(ctx);
-    if (!ctx->tracker)
+    ctx->pool = analytics_pool_new();
+    if (!ctx->tracker || !ctx->pool || analytics_pool_start(ctx->pool) != 0)
         return -1;
     ctx->backend.dep[AB_WEBHCAT] =
         gg_health_add(ctx->svc.health, "webhcat", analytics_webhcat_probe, &ctx->backend);
@@ -139,16 +141,19 @@ int analytics_run(analytics_ctx *ctx)
 
 void analytics_stop(analytics_ctx *ctx)
 {
+    analytics_pool_stop(ctx->pool); /* first: a handler still running may park its request */
     analytics_tracker_stop(ctx->tracker);
 }
 
 void analytics_teardown(analytics_ctx *ctx)
 {
+    analytics_pool_free(ctx->pool);
     analytics_tracker_free(ctx->tracker);
     analytics_store_free(ctx->store);
     analytics_client_free(ctx->backend.http);
     free(ctx->jobs_dir);
     ctx->tracker = NULL;
+    ctx->pool = NULL;
     ctx->store = NULL;
     ctx->backend.http = NULL;
     ctx->jobs_dir = NULL;

@@ -706,6 +706,58 @@ static void test_access_matrix(void **state)
     svc_stop(s);
 }
 
+typedef struct submitter {
+    svc *s;
+    long status;
+} submitter;
+
+static void *submit_query(void *arg)
+{
+    submitter *w = arg;
+    CURL *own = curl_easy_init(); /* a connection of its own */
+    svc view = *w->s;
+    view.curl = own;
+    json_decref(call(&view, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &w->status));
+    curl_easy_cleanup(own);
+    return NULL;
+}
+
+/* Submissions that hang at WebHCat hold no HTTP thread: with the test's two HTTP threads and four
+ * submissions each taking 2 s, /healthz still answers at once. */
+static void test_probes_answer_while_submissions_hang(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    f->slow_submit_ms = 2000;
+    s->ctx.cfg.submit_timeout_ms = 5000;
+    submitter w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (submitter){s, 0};
+        pthread_create(&t[i], NULL, submit_query, &w[i]);
+    }
+    while (fjobs(f) < 2) { /* two submissions are at WebHCat */
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long st;
+    json_decref(call(s, "GET", "/healthz", NULL, &st));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_int_equal(st, 200);
+    if (ms > 500)
+        fail_msg("/healthz took %ld ms behind hanging submissions", ms);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].status, 202);
+    }
+    f->slow_submit_ms = 0;
+    svc_stop(s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -729,6 +781,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replicas_share_jobs_and_take_over, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_access_matrix, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_probes_answer_while_submissions_hang, fake_setup,
+                                        fake_teardown),
     };
     int rc = cmocka_run_group_tests_name("analytics_service", tests, NULL, NULL);
     curl_global_cleanup();
