@@ -31,7 +31,9 @@ typedef struct analytics_settings {
     long poll_interval_ms;
     long query_max_bytes;
     long lease_ms;
-    bool open_access; /* no API token: word counts and job reads open to anyone (a lab) */
+    long retention_s;     /* finished jobs older than this are removed */
+    long retention_count; /* and beyond this many finished ones */
+    bool open_access;     /* no API token: word counts and job reads open to anyone (a lab) */
     char *input_roots;
     /* comma-separated HDFS directories word counts may read below */ /* a job's tracking
                                                                          replica must renew its

@@ -347,6 +347,37 @@ int analytics_store_refresh(analytics_store *s, const char *id, int64_t record_m
     return 0;
 }
 
+size_t analytics_store_expired(analytics_store *s, int64_t now_ms, int64_t max_age_ms,
+                               size_t max_count, char (*out)[32], size_t n)
+{
+    size_t found = 0, finished = 0;
+    analytics_store_lock(s);
+    for (size_t i = s->count; i-- > 0;) { /* newest first: the count keeps the newest */
+        analytics_job *j = s->jobs[i];
+        if (!analytics_job_terminal(j->state) || j->submitting)
+            continue;
+        finished++;
+        int64_t ended = j->finished_ms ? j->finished_ms : j->created_ms;
+        if (finished > max_count || ended < now_ms - max_age_ms)
+            found++;
+    }
+    size_t taken = 0, seen = 0;
+    for (size_t i = 0; i < s->count && taken < n && seen < found; i++) { /* oldest first */
+        analytics_job *j = s->jobs[i];
+        if (!analytics_job_terminal(j->state) || j->submitting)
+            continue;
+        size_t newer = finished - 1; /* finished jobs newer than j, counted as we pass */
+        int64_t ended = j->finished_ms ? j->finished_ms : j->created_ms;
+        if (newer >= max_count || ended < now_ms - max_age_ms) {
+            snprintf(out[taken++], sizeof(out[0]), "%s", j->id);
+            seen++;
+        }
+        finished--;
+    }
+    analytics_store_unlock(s);
+    return taken;
+}
+
 int analytics_store_forget(analytics_store *s, const char *id, analytics_err *e)
 {
     char path[ANALYTICS_PATH_MAX + 64];

@@ -63,6 +63,10 @@ int analytics_store_fetch(analytics_store *s, const char *id, int64_t now, analy
 /* Replaces the index's copy of a job this replica does not hold with its record in HDFS. */
 int analytics_store_refresh(analytics_store *s, const char *id, int64_t record_mtime,
                             analytics_err *e);
+/* Retention: the ids (at most n, oldest first) of finished jobs past the newest max_count
+ * finished ones or finished before now_ms - max_age_ms. Unfinished jobs never expire. */
+size_t analytics_store_expired(analytics_store *s, int64_t now_ms, int64_t max_age_ms,
+                               size_t max_count, char (*out)[32], size_t n);
 /* Deletes the job's directory in HDFS (a submission that never reached WebHCat). */
 int analytics_store_forget(analytics_store *s, const char *id, analytics_err *e);
 

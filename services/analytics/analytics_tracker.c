@@ -319,6 +319,30 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/* Retention: finished jobs past the configured age or count leave memory and HDFS (record,
+ * statusdir and result). Any replica may do it: the deletion is idempotent, and a replica that
+ * still holds a copy expires it by the same rule. */
+static void expire(analytics_tracker *t)
+{
+    char ids[POLL_BATCH][32];
+    size_t n = analytics_store_expired(t->ctx->store, analytics_now_ms(),
+                                       (int64_t)t->ctx->cfg.retention_s * 1000,
+                                       (size_t)t->ctx->cfg.retention_count, ids, POLL_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        analytics_err e = {0};
+        if (analytics_store_forget(t->ctx->store, ids[i], &e) != 0) {
+            gg_warn(&t->ctx->svc.log, "cannot delete an expired job yet", "{s:s, s:s}", "job",
+                    ids[i], "error", e.msg);
+            return;
+        }
+        analytics_store_lock(t->ctx->store);
+        analytics_store_remove(t->ctx->store, ids[i]);
+        analytics_store_unlock(t->ctx->store);
+    }
+    if (n)
+        gg_info(&t->ctx->svc.log, "expired jobs removed", "{s:I}", "jobs", (json_int_t)n);
+}
+
 /* Lists the jobs directory once a lease: jobs submitted through other replicas join the index
  * (their records, the shared word-count cache, and the jobs to take over when their replica
  * dies). */
@@ -329,6 +353,7 @@ static int64_t sweep(analytics_tracker *t, int64_t now)
     analytics_err e = {0};
     if (analytics_store_sweep(t->ctx->store, &e) != 0)
         gg_warn(&t->ctx->svc.log, "cannot list the jobs directory", "{s:s}", "error", e.msg);
+    expire(t);
     t->sweep_at = now + t->ctx->cfg.lease_ms;
     return t->sweep_at;
 }

@@ -48,6 +48,8 @@ static svc *svc_start_with(fake *f, const char *api, const char *admin, bool ope
     c->poll_interval_ms = 100;
     c->query_max_bytes = 4096;
     c->lease_ms = 300;
+    c->retention_s = 3600;
+    c->retention_count = 1000;
     c->input_roots = strdup("/in");
     assert_int_equal(gg_service_init(&s->ctx.svc, "analytics", &c->base), 0);
     assert_int_equal(analytics_setup(&s->ctx), 0);
@@ -758,6 +760,54 @@ static void test_probes_answer_while_submissions_hang(void **state)
     svc_stop(s);
 }
 
+/* Retention by count: of four finished jobs the two newest stay; the others leave memory and
+ * HDFS (their record with the rest of their directory). */
+static void test_retention_keeps_the_newest(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    s->ctx.cfg.retention_count = 2;
+    svc_await_loaded(s);
+    char ids[4][32];
+    long st;
+    for (int i = 0; i < 4; i++) {
+        json_t *j = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+        assert_int_equal(st, 202);
+        snprintf(ids[i], sizeof(ids[i]), "%s", str(j, "id"));
+        json_decref(j);
+        struct timespec ts = {1, 100 * 1000 * 1000}; /* ids order by their second */
+        if (i < 3)
+            nanosleep(&ts, NULL);
+    }
+    for (size_t i = 0; i < 4; i++)
+        ffinish(f, i, "SUCCEEDED", 0, "1\n", "");
+    json_decref(await_state(s, ids[3], "succeeded"));
+    struct timespec t0 = {0, 0};
+    long total = -1;
+    while (before_deadline(&t0)) {
+        json_t *list = call(s, "GET", "/v1/jobs", NULL, &st);
+        total = json_integer_value(json_object_get(list, "total"));
+        json_decref(list);
+        if (total == 2)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(total, 2);
+    for (int i = 0; i < 4; i++) {
+        char path[192];
+        snprintf(path, sizeof(path), "/v1/jobs/%s", ids[i]);
+        json_decref(call(s, "GET", path, NULL, &st));
+        assert_int_equal(st, i < 2 ? 404 : 200);
+        snprintf(path, sizeof(path), "/jobs/%s/job.json", ids[i]);
+        pthread_mutex_lock(&f->lock);
+        bool kept = ffind(f, path) != NULL;
+        pthread_mutex_unlock(&f->lock);
+        assert_true(kept == (i >= 2));
+    }
+    svc_stop(s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -783,6 +833,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_access_matrix, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_probes_answer_while_submissions_hang, fake_setup,
                                         fake_teardown),
+        cmocka_unit_test_setup_teardown(test_retention_keeps_the_newest, fake_setup, fake_teardown),
     };
     int rc = cmocka_run_group_tests_name("analytics_service", tests, NULL, NULL);
     curl_global_cleanup();
