@@ -23,6 +23,8 @@ struct analytics_store {
     pthread_mutex_t save_lock; /* one record write at a time: an older copy never wins */
     analytics_job **jobs;      /* oldest first */
     size_t count, cap;
+    analytics_job **index; /* open addressing by id (linear probing), 2 x cap slots */
+    size_t index_cap;
     bool loaded;
     struct {
         char id[32];
@@ -52,6 +54,7 @@ void analytics_store_free(analytics_store *s)
     for (size_t i = 0; i < s->count; i++)
         analytics_job_free(s->jobs[i]);
     free(s->jobs);
+    free(s->index);
     free(s->jobs_dir);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->save_lock);
@@ -68,12 +71,43 @@ void analytics_store_unlock(analytics_store *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+static size_t id_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return (size_t)h;
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t index_slot(const analytics_store *s, const char *id)
+{
+    size_t mask = s->index_cap - 1, i = id_hash(id) & mask;
+    while (s->index[i] && strcmp(s->index[i]->id, id) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Rebuilds the index for at least want jobs (a removal, or growth). */
+static int index_rebuild(analytics_store *s, size_t want)
+{
+    size_t cap = s->index_cap ? s->index_cap : 128;
+    while (cap < want * 2)
+        cap *= 2;
+    analytics_job **fresh = calloc(cap, sizeof(*fresh));
+    if (!fresh)
+        return -1;
+    free(s->index);
+    s->index = fresh;
+    s->index_cap = cap;
+    for (size_t i = 0; i < s->count; i++)
+        s->index[index_slot(s, s->jobs[i]->id)] = s->jobs[i];
+    return 0;
+}
+
 analytics_job *analytics_store_find(analytics_store *s, const char *id)
 {
-    for (size_t i = s->count; i-- > 0;)
-        if (strcmp(s->jobs[i]->id, id) == 0)
-            return s->jobs[i];
-    return NULL;
+    return s->index_cap ? s->index[index_slot(s, id)] : NULL;
 }
 
 analytics_job *analytics_store_find_fingerprint(analytics_store *s, const char *fingerprint)
@@ -99,6 +133,8 @@ analytics_job *analytics_store_at(analytics_store *s, size_t i)
 
 int analytics_store_add(analytics_store *s, analytics_job *j)
 {
+    if ((s->count + 1) * 2 > s->index_cap && index_rebuild(s, s->count + 1) != 0)
+        return -1;
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         analytics_job **grown = realloc(s->jobs, cap * sizeof(*grown));
@@ -114,6 +150,7 @@ int analytics_store_add(analytics_store *s, analytics_job *j)
     memmove(&s->jobs[at + 1], &s->jobs[at], (s->count - at) * sizeof(*s->jobs));
     s->jobs[at] = j;
     s->count++;
+    s->index[index_slot(s, j->id)] = j;
     return 0;
 }
 
@@ -124,6 +161,11 @@ void analytics_store_remove(analytics_store *s, const char *id)
             analytics_job_free(s->jobs[i]);
             memmove(&s->jobs[i], &s->jobs[i + 1], (s->count - i - 1) * sizeof(*s->jobs));
             s->count--;
+            /* Linear probing cannot just empty a slot (entries further along its run would be
+             * lost): the table is refilled in place, without allocating. */
+            memset(s->index, 0, s->index_cap * sizeof(*s->index));
+            for (size_t k = 0; k < s->count; k++)
+                s->index[index_slot(s, s->jobs[k]->id)] = s->jobs[k];
             return;
         }
     }
@@ -339,6 +381,7 @@ int analytics_store_refresh(analytics_store *s, const char *id, int64_t record_m
         fresh->next_poll_ms = old->next_poll_ms;
         fresh->poll_delay_ms = old->poll_delay_ms;
         s->jobs[i] = fresh;
+        s->index[index_slot(s, id)] = fresh;
         fresh = old; /* freed below */
         break;
     }
