@@ -270,16 +270,28 @@ static json_t *summary(const analytics_job *j)
     return v;
 }
 
+/* ?cursor=: the id of the last job of the previous page (its next_cursor), or NULL. */
+static bool list_cursor(gg_http_req *req, const char **cursor)
+{
+    *cursor = gg_http_query(req, "cursor");
+    if (*cursor && !analytics_valid_job_id(*cursor)) {
+        analytics_api_invalid(req, "cursor", "is not a next_cursor of this list");
+        return false;
+    }
+    return true;
+}
+
 static void h_jobs(gg_http_req *req, void *ud)
 {
     analytics_ctx *ctx = ud;
     long offset, limit;
     int state, kind;
+    const char *cursor;
     analytics_scope scope = analytics_api_auth(ctx, req, false);
     if (!scope || !gg_http_query_long(req, "offset", 0, 1L << 53, 0, &offset) ||
         !gg_http_query_long(req, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) ||
         !list_filter(req, "state", state_label, 5, &state) ||
-        !list_filter(req, "kind", kind_label, 2, &kind))
+        !list_filter(req, "kind", kind_label, 2, &kind) || !list_cursor(req, &cursor))
         return;
     if (!analytics_store_loaded(ctx->store)) {
         gg_http_add_header(req, "Retry-After", "5");
@@ -287,24 +299,37 @@ static void h_jobs(gg_http_req *req, void *ud)
                               "job records are not loaded yet: WebHDFS has not answered", NULL);
         return;
     }
+    /* A cursor pages by id (creation order), so jobs that arrive or expire between two pages
+     * neither repeat nor skip one; the offset counts from it. */
     json_t *jobs = json_array();
-    long total = 0;
+    long total = 0, skipped = 0;
+    char last[32] = "";
+    bool more = false;
     analytics_store_lock(ctx->store);
     for (size_t i = 0; i < analytics_store_count(ctx->store); i++) {
         analytics_job *j = analytics_store_at(ctx->store, i);
         if ((state >= 0 && (int)j->state != state) || (kind >= 0 && (int)j->kind != kind) ||
             j->submitting || (scope != ANALYTICS_SCOPE_ADMIN && j->kind == AJ_QUERY))
             continue;
-        if (total >= offset && total < offset + limit)
-            json_array_append_new(jobs, summary(j));
         total++;
+        if (cursor && strcmp(j->id, cursor) >= 0)
+            continue;
+        if (skipped++ < offset)
+            continue;
+        if ((long)json_array_size(jobs) < limit) {
+            json_array_append_new(jobs, summary(j));
+            snprintf(last, sizeof(last), "%s", j->id);
+        } else {
+            more = true;
+        }
     }
     analytics_store_unlock(ctx->store);
-    json_t *next = offset + limit < total ? json_integer(offset + limit) : json_null();
+    json_t *next = !cursor && more ? json_integer(offset + limit) : json_null();
     gg_http_reply_json(req, 200,
-                       json_pack("{s:o, s:I, s:I, s:I, s:o}", "jobs", jobs, "total",
+                       json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "jobs", jobs, "total",
                                  (json_int_t)total, "offset", (json_int_t)offset, "limit",
-                                 (json_int_t)limit, "next_offset", next));
+                                 (json_int_t)limit, "next_offset", next, "next_cursor",
+                                 more ? json_string(last) : json_null()));
 }
 
 /* Marks the kill under the lock; 0 with the WebHCat id copied, or an HTTP status to answer. */
@@ -365,7 +390,8 @@ int analytics_api_mount(analytics_ctx *ctx)
                              analytics_api_wordcount, ctx) != 0 ||
         analytics_pool_route(p, s, "POST", "/v1/queries", "wait offset limit", GG_HTTP_JSON_BODY,
                              analytics_api_query, ctx) != 0 ||
-        gg_http_route_query(s, "GET", "/v1/jobs", "state kind offset limit", 0, h_jobs, ctx) != 0 ||
+        gg_http_route_query(s, "GET", "/v1/jobs", "state kind offset limit cursor", 0, h_jobs,
+                            ctx) != 0 ||
         analytics_pool_route(p, s, "GET", "/v1/jobs/{id}", "offset limit", 0, h_job, ctx) != 0 ||
         analytics_pool_route(p, s, "DELETE", "/v1/jobs/{id}", NULL, 0, h_kill, ctx) != 0)
         return -1;

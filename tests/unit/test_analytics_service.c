@@ -808,6 +808,42 @@ static void test_retention_keeps_the_newest(void **state)
     svc_stop(s);
 }
 
+/* GET /v1/jobs pages with a cursor: every job once, newest first, across pages. */
+static void test_jobs_list_pages_with_a_cursor(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    long st;
+    for (int i = 0; i < 5; i++)
+        json_decref(call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st));
+    char path[96] = "/v1/jobs?limit=2", seen[5][32], prev[32] = "~";
+    size_t n = 0;
+    for (int page = 0; page < 5; page++) {
+        json_t *list = call(s, "GET", path, NULL, &st);
+        assert_int_equal(st, 200);
+        json_t *jobs = json_object_get(list, "jobs"), *j;
+        size_t k;
+        json_array_foreach(jobs, k, j)
+        {
+            assert_true(n < 5);
+            assert_true(strcmp(str(j, "id"), prev) < 0); /* newest first, none twice */
+            snprintf(prev, sizeof(prev), "%s", str(j, "id"));
+            snprintf(seen[n++], sizeof(seen[0]), "%s", prev);
+        }
+        const char *next = str(list, "next_cursor");
+        if (next)
+            snprintf(path, sizeof(path), "/v1/jobs?limit=2&cursor=%s", next);
+        json_decref(list);
+        if (!next)
+            break;
+    }
+    assert_int_equal(n, 5);
+    json_decref(call(s, "GET", "/v1/jobs?cursor=nonsense", NULL, &st));
+    assert_int_equal(st, 400);
+    svc_stop(s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -834,6 +870,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_probes_answer_while_submissions_hang, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_retention_keeps_the_newest, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_list_pages_with_a_cursor, fake_setup,
+                                        fake_teardown),
     };
     int rc = cmocka_run_group_tests_name("analytics_service", tests, NULL, NULL);
     curl_global_cleanup();
