@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analytics_validate.h"
 #include "analytics_webhdfs.h"
@@ -217,13 +218,17 @@ int analytics_store_save(analytics_store *s, const char *id, analytics_err *e)
     int rc = 0;
     if (needed) {
         char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        char path[ANALYTICS_PATH_MAX + 64];
+        char path[ANALYTICS_PATH_MAX + 64], tmp[ANALYTICS_PATH_MAX + 96], suffix[48];
         analytics_store_path(s, id, "/job.json", path, sizeof(path));
+        /* Another replica may read the record at any time: it is written beside and renamed
+         * over, never truncated in place (a reader would see an empty file). */
+        snprintf(suffix, sizeof(suffix), "/.job.json.%ld", (long)getpid());
+        analytics_store_path(s, id, suffix, tmp, sizeof(tmp));
         if (!text) {
             analytics_err_set(e, AE_INTERNAL, "webhdfs", 0, "out of memory");
             rc = -1;
         } else {
-            rc = analytics_webhdfs_write(s->b, path, text, strlen(text), e);
+            rc = analytics_webhdfs_replace(s->b, path, tmp, text, strlen(text), e);
         }
         free(text);
     }

@@ -218,6 +218,28 @@ int analytics_webhdfs_write(const analytics_backend *b, const char *path, const 
     return create(b, path, data, len, true, &exists, e);
 }
 
+int analytics_webhdfs_replace(const analytics_backend *b, const char *path, const char *tmp,
+                              const char *data, size_t len, analytics_err *e)
+{
+    bool exists = false;
+    if (create(b, tmp, data, len, true, &exists, e) != 0)
+        return -1;
+    analytics_buf extra = {0};
+    analytics_buf_puts(&extra, "&renameoptions=OVERWRITE&destination=");
+    analytics_buf_url_escape(&extra, path, true);
+    char *q = analytics_buf_take(&extra);
+    analytics_call call = {.method = "PUT"};
+    analytics_resp r;
+    int rc = q ? hdfs_call(b, &call, hdfs_url(b, tmp, "RENAME", q), &r, e) : -1;
+    if (!q)
+        analytics_err_set(e, AE_INTERNAL, WEBHDFS, 0, "out of memory");
+    else
+        analytics_resp_free(&r);
+    free(q);
+    analytics_buf_free(&extra);
+    return rc;
+}
+
 int analytics_webhdfs_create_new(const analytics_backend *b, const char *path, const char *data,
                                  size_t len, analytics_err *e)
 {

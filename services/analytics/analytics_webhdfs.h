@@ -51,6 +51,11 @@ int analytics_webhdfs_read_all(const analytics_backend *b, const char *path, siz
 int analytics_webhdfs_write(const analytics_backend *b, const char *path, const char *data,
                             size_t len, analytics_err *e);
 
+/* Replaces path whole: CREATE of tmp, then RENAME over path (renameoptions=OVERWRITE), so a
+ * reader sees the old bytes or the new ones, never a file being written. */
+int analytics_webhdfs_replace(const analytics_backend *b, const char *path, const char *tmp,
+                              const char *data, size_t len, analytics_err *e);
+
 /* CREATE with overwrite=false: 0 when this call made the file, 1 when it existed already (HDFS
  * creates at most once, so of several callers exactly one gets 0), -1 on any other error. */
 int analytics_webhdfs_create_new(const analytics_backend *b, const char *path, const char *data,

@@ -231,6 +231,15 @@ static enum MHD_Result fwebhdfs(fake *f, struct MHD_Connection *c, const char *p
                  arg(c, "overwrite") ? arg(c, "overwrite") : "false");
         return freply(c, 307, NULL, loc);
     }
+    if (strcmp(op, "RENAME") == 0 && x) {
+        ffile *old = ffind(f, arg(c, "destination"));
+        if (old) {
+            free(old->data);
+            old->data = NULL;
+        }
+        snprintf(x->path, sizeof(x->path), "%s", arg(c, "destination"));
+        return freply(c, 200, json_pack("{s:b}", "boolean", 1), NULL);
+    }
     if (strcmp(op, "SETTIMES") == 0 && x) {
         x->mtime = ++f->clock;
         return freply(c, 200, NULL, NULL);
