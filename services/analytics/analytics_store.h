@@ -2,9 +2,9 @@
  *
  * Each job lives in its own HDFS directory, <jobs_dir>/<id>/: WebHCat writes the statusdir
  * <id>/status/ (stdout, stderr, exit) and the service keeps <id>/job.json beside it, rewritten
- * (WebHDFS CREATE with overwrite) on every change of state. At start the store lists jobs_dir
- * and reads every record back, so jobs survive a restart of the service and any replica sees
- * them. The in-memory index is the only copy the HTTP threads read; records of jobs submitted
+ * (written beside, then renamed over it) on every change of state. At start the store lists
+ * jobs_dir and reads every record back, so jobs survive a restart of the service and any replica
+ * sees them. The in-memory index is the only copy the HTTP threads read; records of jobs submitted
  * through other replicas join it when asked for (analytics_store_fetch) and when the directory
  * is listed again (analytics_store_sweep).
  *

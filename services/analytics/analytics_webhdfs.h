@@ -1,7 +1,7 @@
 /* analytics_webhdfs: the WebHDFS REST calls the service makes: LISTSTATUS and GETFILESTATUS
  * (input fingerprints, job records), OPEN with offset and length following the DataNode redirect
- * (results, streamed), CREATE with overwrite in the documented two steps (job records), and
- * DELETE. Paths are absolute HDFS paths. */
+ * (results, streamed), CREATE in the documented two steps and RENAME (job records, leases),
+ * SETTIMES, and DELETE. Paths are absolute HDFS paths. */
 #ifndef ANALYTICS_WEBHDFS_H
 #define ANALYTICS_WEBHDFS_H
 
