@@ -13,6 +13,7 @@
 #include "gg_service.h"
 
 typedef struct analytics_tracker analytics_tracker;
+typedef struct analytics_pool analytics_pool;
 
 typedef struct analytics_settings {
     gg_base_settings base;
@@ -29,6 +30,14 @@ typedef struct analytics_settings {
     long wait_max_s;
     long poll_interval_ms;
     long query_max_bytes;
+    long lease_ms;
+    long retention_s;     /* finished jobs older than this are removed */
+    long retention_count; /* and beyond this many finished ones */
+    bool open_access;     /* no API token: word counts and job reads open to anyone (a lab) */
+    char *input_roots;
+    /* comma-separated HDFS directories word counts may read below */ /* a job's tracking
+                                                                         replica must renew its
+                                                                         lease this often */
 } analytics_settings;
 
 /* The service's own counters, beside the HTTP and dependency metrics every service has. */
@@ -47,7 +56,10 @@ typedef struct analytics_ctx {
     analytics_backend backend;
     analytics_store *store;
     analytics_tracker *tracker;
+    analytics_pool *pool; /* runs the handlers that call backends, off the HTTP threads */
     analytics_metrics m;
+    char replica[96]; /* host, pid and a random part: written into the lease files it takes */
+    gg_dep *jobs_dep; /* "jobs" in /readyz: up once the job records are loaded */
 } analytics_ctx;
 
 /* Rows of a result to return: GET /v1/jobs/{id}?offset=&limit=. */

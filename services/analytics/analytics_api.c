@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics_pool.h"
 #include "analytics_results.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
@@ -71,23 +72,36 @@ void analytics_api_backend_error(gg_http_req *req, const analytics_err *e)
     }
 }
 
-bool analytics_api_auth(analytics_ctx *ctx, gg_http_req *req, bool admin)
+static analytics_scope caller_scope(analytics_ctx *ctx, gg_http_req *req)
 {
     const char *api = ctx->cfg.api_token, *root = ctx->cfg.admin_token;
+    if (root && *root && gg_http_bearer_ok(req, root))
+        return ANALYTICS_SCOPE_ADMIN;
+    if (api && *api)
+        return gg_http_bearer_ok(req, api) ? ANALYTICS_SCOPE_API : ANALYTICS_SCOPE_NONE;
+    return ctx->cfg.open_access ? ANALYTICS_SCOPE_API : ANALYTICS_SCOPE_NONE;
+}
+
+analytics_scope analytics_api_auth(analytics_ctx *ctx, gg_http_req *req, bool admin)
+{
+    const char *root = ctx->cfg.admin_token;
     if (admin && (!root || !*root)) {
         gg_http_reply_problem(req, 403, "forbidden",
                               "this operation is disabled: the service has no admin token");
-        return false;
+        return ANALYTICS_SCOPE_NONE;
     }
-    if (!admin && (!api || !*api))
-        return true;
-    if (gg_http_bearer_ok(req, root) || (!admin && gg_http_bearer_ok(req, api)))
-        return true;
+    analytics_scope scope = caller_scope(ctx, req);
+    if (scope == ANALYTICS_SCOPE_ADMIN || (!admin && scope == ANALYTICS_SCOPE_API))
+        return scope;
+    if (scope == ANALYTICS_SCOPE_API && ctx->cfg.api_token && *ctx->cfg.api_token) {
+        gg_http_reply_problem(req, 403, "forbidden", "this operation needs the admin token");
+        return ANALYTICS_SCOPE_NONE;
+    }
     gg_http_add_header(req, "WWW-Authenticate", "Bearer realm=\"gridgate\"");
     gg_http_reply_problem(req, 401, "unauthorized",
                           admin ? "the admin bearer token is required"
                                 : "a valid bearer token is required");
-    return false;
+    return ANALYTICS_SCOPE_NONE;
 }
 
 bool analytics_api_page(gg_http_req *req, analytics_page *page)
@@ -182,13 +196,40 @@ static bool job_id_param(gg_http_req *req, const char **id)
     return true;
 }
 
+/* A job this replica does not know may have been submitted through another one: its record is
+ * read from HDFS. False (answered 503) when WebHDFS does not answer. */
+static bool fetched(analytics_ctx *ctx, gg_http_req *req, const char *id)
+{
+    analytics_err e = {0};
+    if (!analytics_store_loaded(ctx->store) ||
+        analytics_store_fetch(ctx->store, id, analytics_mono_ms(), &e) >= 0)
+        return true;
+    analytics_api_backend_error(req, &e);
+    return false;
+}
+
+/* A raw query (its HiveQL and rows) is the admin's: to anyone else it does not exist. */
+static bool visible(analytics_ctx *ctx, gg_http_req *req, const char *id, analytics_scope scope)
+{
+    if (scope == ANALYTICS_SCOPE_ADMIN)
+        return true;
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    bool hidden = j && j->kind == AJ_QUERY;
+    analytics_store_unlock(ctx->store);
+    if (hidden)
+        gg_http_reply_problemf(req, 404, "not-found", "no job %s", id);
+    return !hidden;
+}
+
 static void h_job(gg_http_req *req, void *ud)
 {
     analytics_ctx *ctx = ud;
     const char *id;
     analytics_page page;
-    if (!analytics_api_auth(ctx, req, false) || !job_id_param(req, &id) ||
-        !analytics_api_page(req, &page))
+    analytics_scope scope = analytics_api_auth(ctx, req, false);
+    if (!scope || !job_id_param(req, &id) || !analytics_api_page(req, &page) ||
+        !fetched(ctx, req, id) || !visible(ctx, req, id, scope))
         return;
     analytics_api_answer_job(ctx, req, id, &page, 0);
 }
@@ -229,16 +270,28 @@ static json_t *summary(const analytics_job *j)
     return v;
 }
 
+/* ?cursor=: the id of the last job of the previous page (its next_cursor), or NULL. */
+static bool list_cursor(gg_http_req *req, const char **cursor)
+{
+    *cursor = gg_http_query(req, "cursor");
+    if (*cursor && !analytics_valid_job_id(*cursor)) {
+        analytics_api_invalid(req, "cursor", "is not a next_cursor of this list");
+        return false;
+    }
+    return true;
+}
+
 static void h_jobs(gg_http_req *req, void *ud)
 {
     analytics_ctx *ctx = ud;
     long offset, limit;
     int state, kind;
-    if (!analytics_api_auth(ctx, req, false) ||
-        !gg_http_query_long(req, "offset", 0, 1L << 53, 0, &offset) ||
+    const char *cursor;
+    analytics_scope scope = analytics_api_auth(ctx, req, false);
+    if (!scope || !gg_http_query_long(req, "offset", 0, 1L << 53, 0, &offset) ||
         !gg_http_query_long(req, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit) ||
         !list_filter(req, "state", state_label, 5, &state) ||
-        !list_filter(req, "kind", kind_label, 2, &kind))
+        !list_filter(req, "kind", kind_label, 2, &kind) || !list_cursor(req, &cursor))
         return;
     if (!analytics_store_loaded(ctx->store)) {
         gg_http_add_header(req, "Retry-After", "5");
@@ -246,24 +299,37 @@ static void h_jobs(gg_http_req *req, void *ud)
                               "job records are not loaded yet: WebHDFS has not answered", NULL);
         return;
     }
+    /* A cursor pages by id (creation order), so jobs that arrive or expire between two pages
+     * neither repeat nor skip one; the offset counts from it. */
     json_t *jobs = json_array();
-    long total = 0;
+    long total = 0, skipped = 0;
+    char last[32] = "";
+    bool more = false;
     analytics_store_lock(ctx->store);
     for (size_t i = 0; i < analytics_store_count(ctx->store); i++) {
         analytics_job *j = analytics_store_at(ctx->store, i);
         if ((state >= 0 && (int)j->state != state) || (kind >= 0 && (int)j->kind != kind) ||
-            j->submitting)
+            j->submitting || (scope != ANALYTICS_SCOPE_ADMIN && j->kind == AJ_QUERY))
             continue;
-        if (total >= offset && total < offset + limit)
-            json_array_append_new(jobs, summary(j));
         total++;
+        if (cursor && strcmp(j->id, cursor) >= 0)
+            continue;
+        if (skipped++ < offset)
+            continue;
+        if ((long)json_array_size(jobs) < limit) {
+            json_array_append_new(jobs, summary(j));
+            snprintf(last, sizeof(last), "%s", j->id);
+        } else {
+            more = true;
+        }
     }
     analytics_store_unlock(ctx->store);
-    json_t *next = offset + limit < total ? json_integer(offset + limit) : json_null();
+    json_t *next = !cursor && more ? json_integer(offset + limit) : json_null();
     gg_http_reply_json(req, 200,
-                       json_pack("{s:o, s:I, s:I, s:I, s:o}", "jobs", jobs, "total",
+                       json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "jobs", jobs, "total",
                                  (json_int_t)total, "offset", (json_int_t)offset, "limit",
-                                 (json_int_t)limit, "next_offset", next));
+                                 (json_int_t)limit, "next_offset", next, "next_cursor",
+                                 more ? json_string(last) : json_null()));
 }
 
 /* Marks the kill under the lock; 0 with the WebHCat id copied, or an HTTP status to answer. */
@@ -295,7 +361,7 @@ static void h_kill(gg_http_req *req, void *ud)
 {
     analytics_ctx *ctx = ud;
     const char *id;
-    if (!analytics_api_auth(ctx, req, true) || !job_id_param(req, &id))
+    if (!analytics_api_auth(ctx, req, true) || !job_id_param(req, &id) || !fetched(ctx, req, id))
         return;
     char wid[96], why[256];
     unsigned status = mark_kill(ctx, id, true, wid, sizeof(wid), why, sizeof(why));
@@ -318,13 +384,16 @@ static void h_kill(gg_http_req *req, void *ud)
 int analytics_api_mount(analytics_ctx *ctx)
 {
     gg_http_server *s = ctx->svc.http;
-    if (gg_http_route_query(s, "POST", "/v1/wordcount", "wait offset limit", GG_HTTP_JSON_BODY,
-                            analytics_api_wordcount, ctx) != 0 ||
-        gg_http_route_query(s, "POST", "/v1/queries", "wait offset limit", GG_HTTP_JSON_BODY,
-                            analytics_api_query, ctx) != 0 ||
-        gg_http_route_query(s, "GET", "/v1/jobs", "state kind offset limit", 0, h_jobs, ctx) != 0 ||
-        gg_http_route_query(s, "GET", "/v1/jobs/{id}", "offset limit", 0, h_job, ctx) != 0 ||
-        gg_http_route(s, "DELETE", "/v1/jobs/{id}", 0, h_kill, ctx) != 0)
+    analytics_pool *p = ctx->pool;
+    /* Every route but the list calls WebHCat or WebHDFS: those run on the pool. */
+    if (analytics_pool_route(p, s, "POST", "/v1/wordcount", "wait offset limit", GG_HTTP_JSON_BODY,
+                             analytics_api_wordcount, ctx) != 0 ||
+        analytics_pool_route(p, s, "POST", "/v1/queries", "wait offset limit", GG_HTTP_JSON_BODY,
+                             analytics_api_query, ctx) != 0 ||
+        gg_http_route_query(s, "GET", "/v1/jobs", "state kind offset limit cursor", 0, h_jobs,
+                            ctx) != 0 ||
+        analytics_pool_route(p, s, "GET", "/v1/jobs/{id}", "offset limit", 0, h_job, ctx) != 0 ||
+        analytics_pool_route(p, s, "DELETE", "/v1/jobs/{id}", NULL, 0, h_kill, ctx) != 0)
         return -1;
     return 0;
 }

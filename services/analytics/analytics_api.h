@@ -41,8 +41,19 @@ void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, 
                            const char *field);
 /* 400 invalid-request naming the field, with the field also as member "field". */
 void analytics_api_invalid(gg_http_req *req, const char *field, const char *why);
-/* Checks the bearer token (the admin token always passes); answers 401/403 when it fails. */
-bool analytics_api_auth(analytics_ctx *ctx, gg_http_req *req, bool admin);
+/* Who calls. API: word counts and reads of word-count jobs; ADMIN: also raw HiveQL, kills and
+ * reads of every job. NONE is 0, so the result reads as a bool. */
+typedef enum analytics_scope {
+    ANALYTICS_SCOPE_NONE = 0,
+    ANALYTICS_SCOPE_API,
+    ANALYTICS_SCOPE_ADMIN
+} analytics_scope;
+
+/* The caller's scope when it meets the route's need (admin or not); else answers (401 without a
+ * valid token, 403 for an API token on an admin route or when no admin token is configured) and
+ * returns ANALYTICS_SCOPE_NONE. Closed by default: without an API token configured, only
+ * GRIDGATE_OPEN_ACCESS=true lets callers without a token in, with the API scope. */
+analytics_scope analytics_api_auth(analytics_ctx *ctx, gg_http_req *req, bool admin);
 /* ?offset= and ?limit=; answers 400 when they are bad. */
 bool analytics_api_page(gg_http_req *req, analytics_page *page);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analytics_api.h"
+#include "analytics_lease.h"
 #include "analytics_script.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
@@ -105,6 +106,11 @@ static void submit(analytics_ctx *ctx, gg_http_req *req, analytics_job *j, long 
     analytics_err e = {0};
     if (analytics_store_save(ctx->store, id, &e) != 0) {
         drop(ctx, id, false);
+        analytics_api_backend_error(req, &e);
+        return;
+    }
+    if (analytics_lease_claim_new(ctx, id, &e) != 0) {
+        drop(ctx, id, true);
         analytics_api_backend_error(req, &e);
         return;
     }
@@ -266,6 +272,27 @@ static analytics_job *wordcount_job(analytics_ctx *ctx, const analytics_wc_param
     return j;
 }
 
+/* Word counts read only below the configured roots, and never the jobs directory, which holds
+ * every job's records and results (a raw query's rows among them): neither inside it nor above
+ * it (a directory holding it would be read with it). */
+static bool input_allowed(analytics_ctx *ctx, gg_http_req *req, const char *path)
+{
+    const char *why = NULL;
+    if (analytics_path_below(path, ctx->jobs_dir) || analytics_path_below(ctx->jobs_dir, path))
+        why = "path: the jobs directory is not word-count input";
+    char *roots = strdup(ctx->cfg.input_roots ? ctx->cfg.input_roots : "/data"), *save = NULL;
+    bool below = false;
+    for (char *r = roots ? strtok_r(roots, ",", &save) : NULL; r && !below;
+         r = strtok_r(NULL, ",", &save))
+        below = analytics_path_below(path, r);
+    free(roots);
+    if (!why && !below)
+        why = "path: word counts read only below the configured input roots";
+    if (why)
+        analytics_api_problem(req, 403, "input-forbidden", why, "path");
+    return why == NULL;
+}
+
 void analytics_api_wordcount(gg_http_req *req, void *ud)
 {
     analytics_ctx *ctx = ud;
@@ -283,7 +310,8 @@ void analytics_api_wordcount(gg_http_req *req, void *ud)
         return;
     }
     char fp[17], cached[32] = "";
-    if (!loaded_or_503(ctx, req) || scan_input(ctx, req, &p, fp) != 0) {
+    if (!input_allowed(ctx, req, p.path) || !loaded_or_503(ctx, req) ||
+        scan_input(ctx, req, &p, fp) != 0) {
         analytics_wc_params_free(&p);
         return;
     }

@@ -46,8 +46,16 @@ typedef struct analytics_job {
     uint64_t version;     /* bumped by every change (analytics_job_touch) */
     int64_t next_poll_ms; /* monotonic time of the tracker's next look */
     uint32_t poll_delay_ms;
-    int64_t *checkpoints; /* byte offset of row k * ANALYTICS_CK_STRIDE, grown as pages are read */
-    size_t ncheckpoints;  /* known prefix; row 0 at byte 0 is implied */
+    /* The lease (analytics_lease.h): whether this replica tracks the job, and what it last saw
+     * of the holder's owner.<n> file. */
+    bool owned;
+    int owner_n;           /* n of the highest owner.<n> seen; 0: none */
+    int64_t owner_mtime;   /* its modificationTime when last seen */
+    int64_t owner_seen_ms; /* monotonic: when (owner_n, owner_mtime) last changed; 0: never */
+    int64_t record_mtime;  /* modificationTime of job.json when last read */
+    int64_t renew_ms;      /* monotonic: next renewal of an owned lease */
+    int64_t *checkpoints;  /* byte offset of row k * ANALYTICS_CK_STRIDE, grown as pages are read */
+    size_t ncheckpoints;   /* known prefix; row 0 at byte 0 is implied */
 } analytics_job;
 
 const char *analytics_job_state_name(analytics_job_state s);

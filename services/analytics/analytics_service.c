@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analytics_api.h"
+#include "analytics_pool.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
 #include "analytics_webhcat.h"
@@ -79,10 +82,35 @@ static void metrics(analytics_ctx *ctx)
     analytics_backend_metrics(&ctx->backend, m);
 }
 
+/* The "jobs" dependency: down until the job records are read from HDFS, so /readyz does not
+ * send traffic to job endpoints that would answer 503. The tracker reports it up the moment the
+ * load ends; this probe only keeps it up afterwards. */
+static int jobs_probe(void *ud, char *err, size_t errlen)
+{
+    analytics_ctx *ctx = ud;
+    if (analytics_store_loaded(ctx->store))
+        return 0;
+    snprintf(err, errlen, "job records are not loaded yet");
+    return -1;
+}
+
+/* Names this replica in the lease files it takes (for people reading HDFS; the lease itself
+ * rests on which file exists, not on what it says). */
+static void replica_name(analytics_ctx *ctx)
+{
+    char host[64] = "unknown";
+    uint32_t rnd = 0;
+    gethostname(host, sizeof(host) - 1);
+    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        rnd = (uint32_t)analytics_mono_ms();
+    snprintf(ctx->replica, sizeof(ctx->replica), "%s/%ld/%08x\n", host, (long)getpid(), rnd);
+}
+
 int analytics_setup(analytics_ctx *ctx)
 {
     if (jobs_dir(ctx) != 0)
         return -1;
+    replica_name(ctx);
     strip_slashes(ctx->cfg.webhcat_url);
     strip_slashes(ctx->cfg.webhdfs_url);
     strip_slashes(ctx->cfg.hdfs_uri);
@@ -95,12 +123,14 @@ int analytics_setup(analytics_ctx *ctx)
         return -1;
     metrics(ctx);
     ctx->tracker = analytics_tracker_new(ctx);
-    if (!ctx->tracker)
+    ctx->pool = analytics_pool_new();
+    if (!ctx->tracker || !ctx->pool || analytics_pool_start(ctx->pool) != 0)
         return -1;
     ctx->backend.dep[AB_WEBHCAT] =
         gg_health_add(ctx->svc.health, "webhcat", analytics_webhcat_probe, &ctx->backend);
     ctx->backend.dep[AB_WEBHDFS] =
         gg_health_add(ctx->svc.health, "webhdfs", analytics_webhdfs_probe, &ctx->backend);
+    ctx->jobs_dep = gg_health_add(ctx->svc.health, "jobs", jobs_probe, ctx);
     return analytics_api_mount(ctx);
 }
 
@@ -111,16 +141,19 @@ int analytics_run(analytics_ctx *ctx)
 
 void analytics_stop(analytics_ctx *ctx)
 {
+    analytics_pool_stop(ctx->pool); /* first: a handler still running may park its request */
     analytics_tracker_stop(ctx->tracker);
 }
 
 void analytics_teardown(analytics_ctx *ctx)
 {
+    analytics_pool_free(ctx->pool);
     analytics_tracker_free(ctx->tracker);
     analytics_store_free(ctx->store);
     analytics_client_free(ctx->backend.http);
     free(ctx->jobs_dir);
     ctx->tracker = NULL;
+    ctx->pool = NULL;
     ctx->store = NULL;
     ctx->backend.http = NULL;
     ctx->jobs_dir = NULL;

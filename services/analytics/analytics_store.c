@@ -7,11 +7,14 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analytics_validate.h"
 #include "analytics_webhdfs.h"
 
 #define RECORD_MAX (16u * 1024 * 1024) /* a record holds the HiveQL and a bounded result */
+#define NEG_SLOTS  64                  /* ids recently looked for in HDFS and missing */
+#define NEG_TTL_MS 300 /* short: a job submitted through another replica shows within 1 s */
 
 struct analytics_store {
     const analytics_backend *b;
@@ -21,7 +24,14 @@ struct analytics_store {
     pthread_mutex_t save_lock; /* one record write at a time: an older copy never wins */
     analytics_job **jobs;      /* oldest first */
     size_t count, cap;
+    analytics_job **index; /* open addressing by id (linear probing), 2 x cap slots */
+    size_t index_cap;
     bool loaded;
+    struct {
+        char id[32];
+        int64_t until_ms;
+    } neg[NEG_SLOTS];
+    size_t neg_next;
 };
 
 analytics_store *analytics_store_new(const analytics_backend *b, const char *jobs_dir, gg_log *log)
@@ -45,6 +55,7 @@ void analytics_store_free(analytics_store *s)
     for (size_t i = 0; i < s->count; i++)
         analytics_job_free(s->jobs[i]);
     free(s->jobs);
+    free(s->index);
     free(s->jobs_dir);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->save_lock);
@@ -61,12 +72,43 @@ void analytics_store_unlock(analytics_store *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+static size_t id_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return (size_t)h;
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t index_slot(const analytics_store *s, const char *id)
+{
+    size_t mask = s->index_cap - 1, i = id_hash(id) & mask;
+    while (s->index[i] && strcmp(s->index[i]->id, id) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Rebuilds the index for at least want jobs (a removal, or growth). */
+static int index_rebuild(analytics_store *s, size_t want)
+{
+    size_t cap = s->index_cap ? s->index_cap : 128;
+    while (cap < want * 2)
+        cap *= 2;
+    analytics_job **fresh = calloc(cap, sizeof(*fresh));
+    if (!fresh)
+        return -1;
+    free(s->index);
+    s->index = fresh;
+    s->index_cap = cap;
+    for (size_t i = 0; i < s->count; i++)
+        s->index[index_slot(s, s->jobs[i]->id)] = s->jobs[i];
+    return 0;
+}
+
 analytics_job *analytics_store_find(analytics_store *s, const char *id)
 {
-    for (size_t i = s->count; i-- > 0;)
-        if (strcmp(s->jobs[i]->id, id) == 0)
-            return s->jobs[i];
-    return NULL;
+    return s->index_cap ? s->index[index_slot(s, id)] : NULL;
 }
 
 analytics_job *analytics_store_find_fingerprint(analytics_store *s, const char *fingerprint)
@@ -92,6 +134,8 @@ analytics_job *analytics_store_at(analytics_store *s, size_t i)
 
 int analytics_store_add(analytics_store *s, analytics_job *j)
 {
+    if ((s->count + 1) * 2 > s->index_cap && index_rebuild(s, s->count + 1) != 0)
+        return -1;
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         analytics_job **grown = realloc(s->jobs, cap * sizeof(*grown));
@@ -107,6 +151,7 @@ int analytics_store_add(analytics_store *s, analytics_job *j)
     memmove(&s->jobs[at + 1], &s->jobs[at], (s->count - at) * sizeof(*s->jobs));
     s->jobs[at] = j;
     s->count++;
+    s->index[index_slot(s, j->id)] = j;
     return 0;
 }
 
@@ -117,6 +162,11 @@ void analytics_store_remove(analytics_store *s, const char *id)
             analytics_job_free(s->jobs[i]);
             memmove(&s->jobs[i], &s->jobs[i + 1], (s->count - i - 1) * sizeof(*s->jobs));
             s->count--;
+            /* Linear probing cannot just empty a slot (entries further along its run would be
+             * lost): the table is refilled in place, without allocating. */
+            memset(s->index, 0, s->index_cap * sizeof(*s->index));
+            for (size_t k = 0; k < s->count; k++)
+                s->index[index_slot(s, s->jobs[k]->id)] = s->jobs[k];
             return;
         }
     }
@@ -168,13 +218,17 @@ int analytics_store_save(analytics_store *s, const char *id, analytics_err *e)
     int rc = 0;
     if (needed) {
         char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        char path[ANALYTICS_PATH_MAX + 64];
+        char path[ANALYTICS_PATH_MAX + 64], tmp[ANALYTICS_PATH_MAX + 96], suffix[48];
         analytics_store_path(s, id, "/job.json", path, sizeof(path));
+        /* Another replica may read the record at any time: it is written beside and renamed
+         * over, never truncated in place (a reader would see an empty file). */
+        snprintf(suffix, sizeof(suffix), "/.job.json.%ld", (long)getpid());
+        analytics_store_path(s, id, suffix, tmp, sizeof(tmp));
         if (!text) {
             analytics_err_set(e, AE_INTERNAL, "webhdfs", 0, "out of memory");
             rc = -1;
         } else {
-            rc = analytics_webhdfs_write(s->b, path, text, strlen(text), e);
+            rc = analytics_webhdfs_replace(s->b, path, tmp, text, strlen(text), e);
         }
         free(text);
     }
@@ -190,20 +244,23 @@ int analytics_store_save(analytics_store *s, const char *id, analytics_err *e)
     return rc;
 }
 
-/* Reads one record; a directory without a readable record is skipped with a warning (it may be
- * a submission that crashed before its record was written). */
-static int load_one(analytics_store *s, const char *id, analytics_err *e)
+/* Reads one record into a new job: 0 with *out set, 1 when the record is missing or not one
+ * this service wrote (skipped with a warning unless quiet), -1 when WebHDFS failed. */
+static int read_record(analytics_store *s, const char *id, bool quiet, analytics_job **out,
+                       analytics_err *e)
 {
     char path[ANALYTICS_PATH_MAX + 64];
     analytics_store_path(s, id, "/job.json", path, sizeof(path));
     char *text = NULL;
     size_t len = 0;
+    *out = NULL;
     if (analytics_webhdfs_read_all(s->b, path, RECORD_MAX, &text, &len, e) != 0) {
         if (e->kind == AE_UNREACHABLE || e->kind == AE_INTERNAL)
             return -1;
-        gg_warn(s->log, "job record unreadable, skipped", "{s:s, s:s}", "path", path, "error",
-                e->msg);
-        return 0;
+        if (!quiet || e->kind != AE_NOT_FOUND)
+            gg_warn(s->log, "job record unreadable, skipped", "{s:s, s:s}", "path", path, "error",
+                    e->msg);
+        return 1;
     }
     char why[128] = "not JSON";
     json_t *rec = json_loadb(text, len, 0, NULL);
@@ -213,20 +270,31 @@ static int load_one(analytics_store *s, const char *id, analytics_err *e)
     if (!j || strcmp(j->id, id) != 0) {
         gg_warn(s->log, "job record invalid, skipped", "{s:s, s:s}", "path", path, "error", why);
         analytics_job_free(j);
-        return 0;
+        return 1;
     }
+    *out = j;
+    return 0;
+}
+
+/* Reads one record into the index unless the job is known already: 1 added, 0 not, -1 WebHDFS
+ * failed. */
+static int load_one(analytics_store *s, const char *id, bool quiet, analytics_err *e)
+{
+    analytics_job *j = NULL;
+    int rc = read_record(s, id, quiet, &j, e);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     analytics_store_lock(s);
-    int rc = analytics_store_find(s, id) ? 1 : analytics_store_add(s, j);
+    rc = analytics_store_find(s, id) ? 1 : analytics_store_add(s, j);
     analytics_store_unlock(s);
     if (rc != 0)
         analytics_job_free(j);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? -1 : rc == 0;
 }
 
-int analytics_store_load(analytics_store *s, analytics_err *e)
+/* Lists jobs_dir and reads the records of the jobs not in the index. */
+static int load_unknown(analytics_store *s, bool quiet, analytics_err *e)
 {
-    if (analytics_store_loaded(s))
-        return 0;
     analytics_hdfs_list list;
     if (analytics_webhdfs_list(s->b, s->jobs_dir, &list, e) != 0) {
         if (e->kind != AE_NOT_FOUND)
@@ -234,12 +302,24 @@ int analytics_store_load(analytics_store *s, analytics_err *e)
         list.count = 0; /* no job was ever kept: nothing to load */
     }
     int rc = 0;
-    for (size_t i = 0; i < list.count && rc == 0; i++) {
+    for (size_t i = 0; i < list.count && rc >= 0; i++) {
         if (!list.items[i].is_dir || !analytics_valid_job_id(list.items[i].name))
             continue;
-        rc = load_one(s, list.items[i].name, e);
+        analytics_store_lock(s);
+        bool known = analytics_store_find(s, list.items[i].name) != NULL;
+        analytics_store_unlock(s);
+        if (!known)
+            rc = load_one(s, list.items[i].name, quiet, e);
     }
     analytics_hdfs_list_free(&list);
+    return rc < 0 ? -1 : 0;
+}
+
+int analytics_store_load(analytics_store *s, analytics_err *e)
+{
+    if (analytics_store_loaded(s))
+        return 0;
+    int rc = load_unknown(s, false, e);
     if (rc == 0) {
         analytics_store_lock(s);
         s->loaded = true;
@@ -249,6 +329,101 @@ int analytics_store_load(analytics_store *s, analytics_err *e)
                 (json_int_t)total);
     }
     return rc;
+}
+
+int analytics_store_sweep(analytics_store *s, analytics_err *e)
+{
+    /* Quiet: a directory without a record yet is a submission in flight on another replica. */
+    return load_unknown(s, true, e);
+}
+
+/* Whether id was looked for in HDFS and missing less than NEG_TTL_MS ago. */
+static bool negative(analytics_store *s, const char *id, int64_t now)
+{
+    for (size_t i = 0; i < NEG_SLOTS; i++)
+        if (s->neg[i].until_ms > now && strcmp(s->neg[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+int analytics_store_fetch(analytics_store *s, const char *id, int64_t now, analytics_err *e)
+{
+    analytics_store_lock(s);
+    bool known = analytics_store_find(s, id) != NULL, missing = !known && negative(s, id, now);
+    analytics_store_unlock(s);
+    if (known || missing)
+        return known;
+    int rc = load_one(s, id, true, e);
+    analytics_store_lock(s);
+    if (rc == 0 && !analytics_store_find(s, id)) {
+        size_t slot = s->neg_next++ % NEG_SLOTS;
+        snprintf(s->neg[slot].id, sizeof(s->neg[slot].id), "%s", id);
+        s->neg[slot].until_ms = now + NEG_TTL_MS;
+    }
+    known = analytics_store_find(s, id) != NULL;
+    analytics_store_unlock(s);
+    return rc < 0 ? -1 : known;
+}
+
+int analytics_store_refresh(analytics_store *s, const char *id, int64_t record_mtime,
+                            analytics_err *e)
+{
+    analytics_job *fresh = NULL;
+    int rc = read_record(s, id, true, &fresh, e);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    analytics_store_lock(s);
+    for (size_t i = 0; i < s->count; i++) {
+        analytics_job *old = s->jobs[i];
+        if (strcmp(old->id, id) != 0)
+            continue;
+        if (old->owned || old->submitting)
+            break; /* this replica writes the record: its copy is the newer one */
+        fresh->owner_n = old->owner_n;
+        fresh->owner_mtime = old->owner_mtime;
+        fresh->owner_seen_ms = old->owner_seen_ms;
+        fresh->record_mtime = record_mtime;
+        fresh->next_poll_ms = old->next_poll_ms;
+        fresh->poll_delay_ms = old->poll_delay_ms;
+        s->jobs[i] = fresh;
+        s->index[index_slot(s, id)] = fresh;
+        fresh = old; /* freed below */
+        break;
+    }
+    analytics_store_unlock(s);
+    analytics_job_free(fresh);
+    return 0;
+}
+
+size_t analytics_store_expired(analytics_store *s, int64_t now_ms, int64_t max_age_ms,
+                               size_t max_count, char (*out)[32], size_t n)
+{
+    size_t found = 0, finished = 0;
+    analytics_store_lock(s);
+    for (size_t i = s->count; i-- > 0;) { /* newest first: the count keeps the newest */
+        analytics_job *j = s->jobs[i];
+        if (!analytics_job_terminal(j->state) || j->submitting)
+            continue;
+        finished++;
+        int64_t ended = j->finished_ms ? j->finished_ms : j->created_ms;
+        if (finished > max_count || ended < now_ms - max_age_ms)
+            found++;
+    }
+    size_t taken = 0, seen = 0;
+    for (size_t i = 0; i < s->count && taken < n && seen < found; i++) { /* oldest first */
+        analytics_job *j = s->jobs[i];
+        if (!analytics_job_terminal(j->state) || j->submitting)
+            continue;
+        size_t newer = finished - 1; /* finished jobs newer than j, counted as we pass */
+        int64_t ended = j->finished_ms ? j->finished_ms : j->created_ms;
+        if (newer >= max_count || ended < now_ms - max_age_ms) {
+            snprintf(out[taken++], sizeof(out[0]), "%s", j->id);
+            seen++;
+        }
+        finished--;
+    }
+    analytics_store_unlock(s);
+    return taken;
 }
 
 int analytics_store_forget(analytics_store *s, const char *id, analytics_err *e)

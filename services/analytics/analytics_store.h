@@ -2,9 +2,11 @@
  *
  * Each job lives in its own HDFS directory, <jobs_dir>/<id>/: WebHCat writes the statusdir
  * <id>/status/ (stdout, stderr, exit) and the service keeps <id>/job.json beside it, rewritten
- * (WebHDFS CREATE with overwrite) on every change of state. At start the store lists jobs_dir
- * and reads every record back, so jobs survive a restart of the service and any replica sees
- * them. The in-memory index is the only copy the HTTP threads read.
+ * (written beside, then renamed over it) on every change of state. At start the store lists
+ * jobs_dir and reads every record back, so jobs survive a restart of the service and any replica
+ * sees them. The in-memory index is the only copy the HTTP threads read; records of jobs submitted
+ * through other replicas join it when asked for (analytics_store_fetch) and when the directory
+ * is listed again (analytics_store_sweep).
  *
  * Locking: the index and every job in it are guarded by one mutex (analytics_store_lock). Job
  * pointers are valid only while it is held; code that does I/O copies what it needs, unlocks,
@@ -51,6 +53,20 @@ void analytics_store_path(const analytics_store *s, const char *id, const char *
 int analytics_store_save(analytics_store *s, const char *id, analytics_err *e);
 /* Reads every record under jobs_dir into the index (once; later calls return 0 at once). */
 int analytics_store_load(analytics_store *s, analytics_err *e);
+/* Lists jobs_dir again and reads the records of jobs it does not know yet (jobs submitted
+ * through other replicas). */
+int analytics_store_sweep(analytics_store *s, analytics_err *e);
+/* Makes sure job id is in the index, reading its record from HDFS when it is not (a job
+ * submitted through another replica). A missing record is remembered for a few hundred ms (now:
+ * monotonic ms). 1 known, 0 no such job, -1 WebHDFS failed. */
+int analytics_store_fetch(analytics_store *s, const char *id, int64_t now, analytics_err *e);
+/* Replaces the index's copy of a job this replica does not hold with its record in HDFS. */
+int analytics_store_refresh(analytics_store *s, const char *id, int64_t record_mtime,
+                            analytics_err *e);
+/* Retention: the ids (at most n, oldest first) of finished jobs past the newest max_count
+ * finished ones or finished before now_ms - max_age_ms. Unfinished jobs never expire. */
+size_t analytics_store_expired(analytics_store *s, int64_t now_ms, int64_t max_age_ms,
+                               size_t max_count, char (*out)[32], size_t n);
 /* Deletes the job's directory in HDFS (a submission that never reached WebHCat). */
 int analytics_store_forget(analytics_store *s, const char *id, analytics_err *e);
 

@@ -9,6 +9,7 @@
 
 #include "analytics_api.h"
 #include "analytics_finish.h"
+#include "analytics_lease.h"
 #include "analytics_webhcat.h"
 #include "gg_backoff.h"
 
@@ -35,6 +36,7 @@ struct analytics_tracker {
     size_t nparked;
     gg_backoff load_backoff, webhcat_backoff, save_backoff;
     int64_t load_at, webhcat_at, save_at; /* monotonic: no attempt before */
+    int64_t sweep_at;                     /* next listing of the jobs directory */
 };
 
 analytics_tracker *analytics_tracker_new(analytics_ctx *ctx)
@@ -141,6 +143,8 @@ static int64_t try_load(analytics_tracker *t, int64_t now)
     analytics_err e = {0};
     if (analytics_store_load(t->ctx->store, &e) == 0) {
         gg_backoff_reset(&t->load_backoff);
+        gg_health_report(t->ctx->jobs_dep, true, NULL);
+        t->sweep_at = now + t->ctx->cfg.lease_ms;
         return now;
     }
     if (t->load_backoff.attempt == 0)
@@ -189,6 +193,24 @@ static void reschedule(analytics_tracker *t, const char *id, const analytics_rem
     }
 }
 
+/* A job another replica tracks: follow its record, take it over when its lease lapses. */
+static int check_foreign(analytics_tracker *t, const char *id, bool waited)
+{
+    analytics_err e = {0};
+    int rc = analytics_lease_check(t->ctx, id, &e);
+    bool owned = false;
+    analytics_store_lock(t->ctx->store);
+    analytics_job *j = analytics_store_find(t->ctx->store, id);
+    if (j && !(owned = j->owned)) {
+        j->poll_delay_ms = analytics_lease_check_delay(t->ctx, waited);
+        j->next_poll_ms = analytics_mono_ms() + j->poll_delay_ms;
+    }
+    analytics_store_unlock(t->ctx->store);
+    if (owned)
+        reschedule(t, id, NULL, waited);
+    return rc != 0 && e.kind == AE_UNREACHABLE ? -1 : 0;
+}
+
 /* Polls one job. Returns -1 when WebHCat did not answer (the pass stops and backs off). */
 static int poll_one(analytics_tracker *t, const char *id)
 {
@@ -196,12 +218,15 @@ static int poll_one(analytics_tracker *t, const char *id)
     analytics_store_lock(t->ctx->store);
     analytics_job *j = analytics_store_find(t->ctx->store, id);
     bool skip = !j || j->submitting || analytics_job_terminal(j->state);
+    bool owned = j && j->owned;
     snprintf(wid, sizeof(wid), "%s", j ? j->webhcat_id : "");
     analytics_store_unlock(t->ctx->store);
     if (skip)
         return 0;
     bool waited = someone_waits(t, id);
     analytics_err e = {0};
+    if (!owned)
+        return check_foreign(t, id, waited);
     if (!wid[0]) {
         int rc = analytics_finish_recover(t->ctx, id, &e);
         if (rc != 0)
@@ -274,7 +299,7 @@ static int64_t save_dirty(analytics_tracker *t, int64_t now)
     analytics_store_lock(t->ctx->store);
     for (size_t i = 0; i < analytics_store_count(t->ctx->store) && n < POLL_BATCH; i++) {
         analytics_job *j = analytics_store_at(t->ctx->store, i);
-        if (j->dirty && !j->submitting)
+        if (j->dirty && !j->submitting && j->owned)
             snprintf(ids[n++], sizeof(ids[0]), "%s", j->id);
     }
     analytics_store_unlock(t->ctx->store);
@@ -292,6 +317,45 @@ static int64_t save_dirty(analytics_tracker *t, int64_t now)
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
+}
+
+/* Retention: finished jobs past the configured age or count leave memory and HDFS (record,
+ * statusdir and result). Any replica may do it: the deletion is idempotent, and a replica that
+ * still holds a copy expires it by the same rule. */
+static void expire(analytics_tracker *t)
+{
+    char ids[POLL_BATCH][32];
+    size_t n = analytics_store_expired(t->ctx->store, analytics_now_ms(),
+                                       (int64_t)t->ctx->cfg.retention_s * 1000,
+                                       (size_t)t->ctx->cfg.retention_count, ids, POLL_BATCH);
+    for (size_t i = 0; i < n; i++) {
+        analytics_err e = {0};
+        if (analytics_store_forget(t->ctx->store, ids[i], &e) != 0) {
+            gg_warn(&t->ctx->svc.log, "cannot delete an expired job yet", "{s:s, s:s}", "job",
+                    ids[i], "error", e.msg);
+            return;
+        }
+        analytics_store_lock(t->ctx->store);
+        analytics_store_remove(t->ctx->store, ids[i]);
+        analytics_store_unlock(t->ctx->store);
+    }
+    if (n)
+        gg_info(&t->ctx->svc.log, "expired jobs removed", "{s:I}", "jobs", (json_int_t)n);
+}
+
+/* Lists the jobs directory once a lease: jobs submitted through other replicas join the index
+ * (their records, the shared word-count cache, and the jobs to take over when their replica
+ * dies). */
+static int64_t sweep(analytics_tracker *t, int64_t now)
+{
+    if (now < t->sweep_at)
+        return t->sweep_at;
+    analytics_err e = {0};
+    if (analytics_store_sweep(t->ctx->store, &e) != 0)
+        gg_warn(&t->ctx->svc.log, "cannot list the jobs directory", "{s:s}", "error", e.msg);
+    expire(t);
+    t->sweep_at = now + t->ctx->cfg.lease_ms;
+    return t->sweep_at;
 }
 
 static void sleep_until(analytics_tracker *t, int64_t when)
@@ -333,8 +397,10 @@ static void *tracker_main(void *arg)
         if (!analytics_store_loaded(t->ctx->store)) {
             next = min64(next, try_load(t, now));
         } else {
+            next = min64(next, analytics_lease_renew_due(t->ctx, now));
             next = min64(next, poll_jobs(t, now));
             next = min64(next, save_dirty(t, now));
+            next = min64(next, sweep(t, analytics_mono_ms()));
         }
         next = min64(next, answer_parked(t, analytics_mono_ms(), false));
         sleep_until(t, next);

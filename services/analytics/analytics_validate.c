@@ -90,3 +90,19 @@ bool analytics_hiveql_quote(analytics_buf *b, const char *s)
     analytics_buf_append(b, "'", 1);
     return true;
 }
+
+static size_t trimmed_len(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '/')
+        n--;
+    return n;
+}
+
+bool analytics_path_below(const char *path, const char *dir)
+{
+    size_t np = trimmed_len(path), nd = trimmed_len(dir);
+    if (nd == 1 && dir[0] == '/')
+        return path[0] == '/';
+    return np >= nd && strncmp(path, dir, nd) == 0 && (np == nd || path[nd] == '/');
+}

@@ -21,6 +21,9 @@
  * "." or ".." segment. One trailing '/' is tolerated. why gets the reason on failure. */
 bool analytics_valid_path(const char *s, char *why, size_t whylen);
 
+/* Whether path is dir or below it (whole segments; a trailing '/' on either is ignored). */
+bool analytics_path_below(const char *path, const char *dir);
+
 /* A word under the tokenisation rule: 1 to ANALYTICS_WORD_MAX of [A-Za-z0-9'], neither starting
  * nor ending with an apostrophe (such a word can never be counted). */
 bool analytics_valid_word(const char *s, char *why, size_t whylen);

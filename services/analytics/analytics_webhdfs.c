@@ -174,13 +174,19 @@ int analytics_webhdfs_read_all(const analytics_backend *b, const char *path, siz
     return rc;
 }
 
-int analytics_webhdfs_write(const analytics_backend *b, const char *path, const char *data,
-                            size_t len, analytics_err *e)
+/* CREATE in the documented two steps; with overwrite false, an existing file answers 403
+ * (FileAlreadyExistsException, from the DataNode step on HDFS): *exists is then set. */
+static int create(const analytics_backend *b, const char *path, const char *data, size_t len,
+                  bool overwrite, bool *exists, analytics_err *e)
 {
     /* Step 1: the NameNode names the DataNode; no data is sent before the redirect. */
     analytics_call call = {.method = "PUT"};
     analytics_resp r;
-    int rc = hdfs_call(b, &call, hdfs_url(b, path, "CREATE", "&overwrite=true"), &r, e);
+    int rc = hdfs_call(
+        b, &call, hdfs_url(b, path, "CREATE", overwrite ? "&overwrite=true" : "&overwrite=false"),
+        &r, e);
+    if (rc != 0 && !overwrite && r.status == 403)
+        *exists = true;
     if (rc == 0 && (r.status != 307 || !r.location)) {
         analytics_err_set(e, AE_BACKEND, WEBHDFS, r.status,
                           "CREATE answered HTTP %ld instead of a redirect", r.status);
@@ -194,11 +200,62 @@ int analytics_webhdfs_write(const analytics_backend *b, const char *path, const 
     analytics_call put = {
         .method = "PUT", .body = data, .body_len = len, .content_type = "application/octet-stream"};
     rc = hdfs_call(b, &put, target, &r, e);
+    if (rc != 0 && !overwrite && r.status == 403)
+        *exists = true;
     if (rc == 0 && r.status != 201 && r.status != 200) {
         analytics_err_set(e, AE_BACKEND, WEBHDFS, r.status, "DataNode answered HTTP %ld to CREATE",
                           r.status);
         rc = -1;
     }
+    analytics_resp_free(&r);
+    return rc;
+}
+
+int analytics_webhdfs_write(const analytics_backend *b, const char *path, const char *data,
+                            size_t len, analytics_err *e)
+{
+    bool exists = false;
+    return create(b, path, data, len, true, &exists, e);
+}
+
+int analytics_webhdfs_replace(const analytics_backend *b, const char *path, const char *tmp,
+                              const char *data, size_t len, analytics_err *e)
+{
+    bool exists = false;
+    if (create(b, tmp, data, len, true, &exists, e) != 0)
+        return -1;
+    analytics_buf extra = {0};
+    analytics_buf_puts(&extra, "&renameoptions=OVERWRITE&destination=");
+    analytics_buf_url_escape(&extra, path, true);
+    char *q = analytics_buf_take(&extra);
+    analytics_call call = {.method = "PUT"};
+    analytics_resp r;
+    int rc = q ? hdfs_call(b, &call, hdfs_url(b, tmp, "RENAME", q), &r, e) : -1;
+    if (!q)
+        analytics_err_set(e, AE_INTERNAL, WEBHDFS, 0, "out of memory");
+    else
+        analytics_resp_free(&r);
+    free(q);
+    analytics_buf_free(&extra);
+    return rc;
+}
+
+int analytics_webhdfs_create_new(const analytics_backend *b, const char *path, const char *data,
+                                 size_t len, analytics_err *e)
+{
+    bool exists = false;
+    int rc = create(b, path, data, len, false, &exists, e);
+    return rc == 0 ? 0 : exists ? 1 : -1;
+}
+
+int analytics_webhdfs_touch(const analytics_backend *b, const char *path, int64_t mtime_ms,
+                            analytics_err *e)
+{
+    char extra[64];
+    snprintf(extra, sizeof(extra), "&modificationtime=%" PRId64 "&accesstime=-1", mtime_ms);
+    analytics_call call = {.method = "PUT"};
+    analytics_resp r;
+    int rc = hdfs_call(b, &call, hdfs_url(b, path, "SETTIMES", extra), &r, e);
     analytics_resp_free(&r);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* analytics_webhdfs: the WebHDFS REST calls the service makes: LISTSTATUS and GETFILESTATUS
  * (input fingerprints, job records), OPEN with offset and length following the DataNode redirect
- * (results, streamed), CREATE with overwrite in the documented two steps (job records), and
- * DELETE. Paths are absolute HDFS paths. */
+ * (results, streamed), CREATE in the documented two steps and RENAME (job records, leases),
+ * SETTIMES, and DELETE. Paths are absolute HDFS paths. */
 #ifndef ANALYTICS_WEBHDFS_H
 #define ANALYTICS_WEBHDFS_H
 
@@ -50,6 +50,20 @@ int analytics_webhdfs_read_all(const analytics_backend *b, const char *path, siz
  * Parent directories are created as needed. */
 int analytics_webhdfs_write(const analytics_backend *b, const char *path, const char *data,
                             size_t len, analytics_err *e);
+
+/* Replaces path whole: CREATE of tmp, then RENAME over path (renameoptions=OVERWRITE), so a
+ * reader sees the old bytes or the new ones, never a file being written. */
+int analytics_webhdfs_replace(const analytics_backend *b, const char *path, const char *tmp,
+                              const char *data, size_t len, analytics_err *e);
+
+/* CREATE with overwrite=false: 0 when this call made the file, 1 when it existed already (HDFS
+ * creates at most once, so of several callers exactly one gets 0), -1 on any other error. */
+int analytics_webhdfs_create_new(const analytics_backend *b, const char *path, const char *data,
+                                 size_t len, analytics_err *e);
+
+/* SETTIMES: sets the file's modification time (the access time is left alone). */
+int analytics_webhdfs_touch(const analytics_backend *b, const char *path, int64_t mtime_ms,
+                            analytics_err *e);
 
 /* DELETE recursive=true. A missing path counts as deleted. */
 int analytics_webhdfs_delete(const analytics_backend *b, const char *path, analytics_err *e);

@@ -29,6 +29,24 @@ static int check_fs_uri(const char *value, char *why, size_t whylen)
     return ok ? 0 : -1;
 }
 
+/* One or more absolute HDFS paths separated by commas. */
+static int check_roots(const char *value, char *why, size_t whylen)
+{
+    char *copy = strdup(value), *save = NULL;
+    int rc = copy ? 0 : -1;
+    size_t n = 0;
+    for (char *r = copy ? strtok_r(copy, ",", &save) : NULL; r && rc == 0;
+         r = strtok_r(NULL, ",", &save), n++)
+        if (!analytics_valid_path(r, why, whylen))
+            rc = -1;
+    if (rc == 0 && n == 0) {
+        snprintf(why, whylen, "must name at least one HDFS directory");
+        rc = -1;
+    }
+    free(copy);
+    return rc;
+}
+
 // clang-format off
 static const gg_conf_opt analytics_opts[] = {
     GG_OPTS_BASE(analytics_settings, base, "0.0.0.0:8083"),
@@ -41,7 +59,8 @@ static const gg_conf_opt analytics_opts[] = {
     {"hadoop-user", GG_CONF_STR, offsetof(analytics_settings, hadoop_user), "gridgate",
      "user.name sent to WebHCat and WebHDFS", 0, 0, gg_conf_check_nonempty, GG_CONF_REQUIRED},
     {"api-token", GG_CONF_STR, offsetof(analytics_settings, api_token), NULL,
-     "bearer token for word counts and job reads; unset leaves them open", 0, 0, NULL,
+     "bearer token for word counts and job reads; unset closes them (see open-access)", 0, 0,
+     NULL,
      GG_CONF_SECRET},
     {"admin-token", GG_CONF_STR, offsetof(analytics_settings, admin_token), NULL,
      "bearer token for raw HiveQL and killing jobs; unset disables them", 0, 0, NULL,
@@ -66,6 +85,21 @@ static const gg_conf_opt analytics_opts[] = {
      "longest pause between two status polls of a running job", 100, 600000, NULL, 0},
     {"query-max-bytes", GG_CONF_INT, offsetof(analytics_settings, query_max_bytes), "65536",
      "largest raw HiveQL text accepted", 16, 1048576, NULL, 0},
+    {"open-access", GG_CONF_BOOL, offsetof(analytics_settings, open_access), "false",
+     "without an API token, let callers without a token run word counts and read them (a lab)",
+     0, 0, NULL, 0},
+    {"input-roots", GG_CONF_STR, offsetof(analytics_settings, input_roots), "/data",
+     "comma-separated HDFS directories word counts may read below (never the jobs directory)", 0,
+     0, check_roots, 0},
+    {"job-retention-s", GG_CONF_INT, offsetof(analytics_settings, retention_s), "604800",
+     "finished jobs older than this many seconds are removed, with their HDFS directory", 60,
+     315360000, NULL, 0},
+    {"job-retention-count", GG_CONF_INT, offsetof(analytics_settings, retention_count), "10000",
+     "finished jobs kept at most (the newest); older ones are removed with their HDFS directory",
+     1, 10000000, NULL, 0},
+    {"job-lease-ms", GG_CONF_INT, offsetof(analytics_settings, lease_ms), "3000",
+     "lease of the replica that tracks a job; another takes the job over after it lapses", 300,
+     600000, NULL, 0},
 };
 // clang-format on
 #define ANALYTICS_NOPTS (sizeof(analytics_opts) / sizeof(analytics_opts[0]))

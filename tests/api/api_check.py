@@ -109,6 +109,7 @@ class Run:
             env.update(GRIDGATE_API_TOKEN=self.tokens["api"],
                        GRIDGATE_ADMIN_TOKEN=self.tokens["admin"],
                        GRIDGATE_JOBS_DIR=f"{self.hdfs_dir}/jobs",
+                       GRIDGATE_INPUT_ROOTS=f"{self.hdfs_dir}/text",
                        GRIDGATE_POLL_INTERVAL_MS="500")
         if down:
             dead = f"127.0.0.1:{services.free_port()}"

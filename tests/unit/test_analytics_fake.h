@@ -33,13 +33,14 @@ typedef struct fake {
     struct MHD_Daemon *d;
     unsigned short port;
     pthread_mutex_t lock;
-    ffile files[64];
+    ffile files[512];
     size_t nfiles;
     fjob jobs[32];
     size_t njobs;
     int64_t clock;
     bool busy;          /* WebHCat answers 503 */
     int slow_submit_ms; /* POST hive queues the job, then takes this long to answer */
+    int slow_list_ms;   /* LISTSTATUS takes this long to answer */
     int offset_opens;   /* OPENs that started past byte 0 */
 } fake;
 
@@ -55,7 +56,7 @@ static void fput_locked(fake *f, const char *path, const char *data, size_t len)
 {
     ffile *x = ffind(f, path);
     if (!x) {
-        assert_true(f->nfiles < 64);
+        assert_true(f->nfiles < 512);
         x = &f->files[f->nfiles++];
         snprintf(x->path, sizeof(x->path), "%s", path);
     }
@@ -224,9 +225,24 @@ static enum MHD_Result fwebhdfs(fake *f, struct MHD_Connection *c, const char *p
                 c, 404,
                 json_pack("{s:{s:s}}", "RemoteException", "exception", "FileNotFoundException"),
                 NULL);
-        snprintf(loc, sizeof(loc), "http://127.0.0.1:%u/dn/%s?path=%s&offset=%s", f->port,
-                 op[0] == 'C' ? "create" : "open", path, arg(c, "offset") ? arg(c, "offset") : "0");
+        snprintf(loc, sizeof(loc), "http://127.0.0.1:%u/dn/%s?path=%s&offset=%s&overwrite=%s",
+                 f->port, op[0] == 'C' ? "create" : "open", path,
+                 arg(c, "offset") ? arg(c, "offset") : "0",
+                 arg(c, "overwrite") ? arg(c, "overwrite") : "false");
         return freply(c, 307, NULL, loc);
+    }
+    if (strcmp(op, "RENAME") == 0 && x) {
+        ffile *old = ffind(f, arg(c, "destination"));
+        if (old) {
+            free(old->data);
+            old->data = NULL;
+        }
+        snprintf(x->path, sizeof(x->path), "%s", arg(c, "destination"));
+        return freply(c, 200, json_pack("{s:b}", "boolean", 1), NULL);
+    }
+    if (strcmp(op, "SETTIMES") == 0 && x) {
+        x->mtime = ++f->clock;
+        return freply(c, 200, NULL, NULL);
     }
     if (strcmp(op, "DELETE") == 0) {
         for (size_t i = 0; i < f->nfiles; i++)
@@ -241,6 +257,13 @@ static enum MHD_Result fwebhdfs(fake *f, struct MHD_Connection *c, const char *p
             c, 200,
             json_pack("{s:o}", "FileStatus", fstatus("", !x, x ? x->len : 0, x ? x->mtime : 0)),
             NULL);
+    if (strcmp(op, "LISTSTATUS") == 0 && f->slow_list_ms) {
+        struct timespec ts = {f->slow_list_ms / 1000, (f->slow_list_ms % 1000) * 1000000L};
+        pthread_mutex_unlock(&f->lock);
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&f->lock);
+        x = ffind(f, path);
+    }
     if (strcmp(op, "LISTSTATUS") == 0 && x)
         return freply(c, 200,
                       json_pack("{s:{s:[o]}}", "FileStatuses", "FileStatus",
@@ -258,6 +281,12 @@ static enum MHD_Result fdatanode(fake *f, struct MHD_Connection *c, const char *
                                  const char *body, size_t len)
 {
     const char *path = arg(c, "path");
+    if (strcmp(url, "/dn/create") == 0 && strcmp(arg(c, "overwrite"), "false") == 0 &&
+        ffind(f, path))
+        return freply(
+            c, 403,
+            json_pack("{s:{s:s}}", "RemoteException", "exception", "FileAlreadyExistsException"),
+            NULL);
     if (strcmp(url, "/dn/create") == 0) {
         fput_locked(f, path, body, len);
         return freply(c, 201, NULL, NULL);

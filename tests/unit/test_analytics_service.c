@@ -26,7 +26,7 @@ typedef struct svc {
     char base[64];
 } svc;
 
-static svc *svc_start(fake *f)
+static svc *svc_start_with(fake *f, const char *api, const char *admin, bool open)
 {
     svc *s = calloc(1, sizeof(*s));
     analytics_settings *c = &s->ctx.cfg;
@@ -38,7 +38,9 @@ static svc *svc_start(fake *f)
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhdfs/v1/", f->port);
     c->webhdfs_url = strdup(url);
     c->hadoop_user = strdup("gridgate");
-    c->admin_token = strdup("adm");
+    c->admin_token = admin ? strdup(admin) : NULL;
+    c->api_token = api ? strdup(api) : NULL;
+    c->open_access = open;
     c->backend_timeout_ms = 2000;
     c->submit_timeout_ms = 1000;
     c->jobs_dir = strdup("/jobs");
@@ -46,6 +48,10 @@ static svc *svc_start(fake *f)
     c->wait_max_s = 60;
     c->poll_interval_ms = 100;
     c->query_max_bytes = 4096;
+    c->lease_ms = 300;
+    c->retention_s = 3600;
+    c->retention_count = 1000;
+    c->input_roots = strdup("/in");
     assert_int_equal(gg_service_init(&s->ctx.svc, "analytics", &c->base), 0);
     assert_int_equal(analytics_setup(&s->ctx), 0);
     assert_int_equal(gg_service_start(&s->ctx.svc), 0);
@@ -53,6 +59,11 @@ static svc *svc_start(fake *f)
     snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u", gg_http_port(s->ctx.svc.http));
     s->curl = curl_easy_init();
     return s;
+}
+
+static svc *svc_start(fake *f)
+{
+    return svc_start_with(f, NULL, "adm", false);
 }
 
 static void svc_stop(svc *s)
@@ -63,15 +74,35 @@ static void svc_stop(svc *s)
     analytics_teardown(&s->ctx);
     gg_service_destroy(&s->ctx.svc);
     analytics_settings *c = &s->ctx.cfg;
-    char *strs[] = {c->base.listen, c->webhcat_url, c->webhdfs_url,
-                    c->hadoop_user, c->admin_token, c->jobs_dir};
+    char *strs[] = {c->base.listen, c->webhcat_url, c->webhdfs_url, c->hadoop_user,
+                    c->admin_token, c->jobs_dir,    c->input_roots, c->api_token};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(strs[i]);
     curl_easy_cleanup(s->curl);
     free(s);
 }
 
-/* One request; returns the parsed JSON body (caller frees) and the status in *status. */
+/* One request with a bearer token (NULL: none); returns the parsed JSON body (caller frees) and
+ * the status in *status. raw, when given, gets the body's text (caller frees). */
+static json_t *call_as(svc *s, const char *token, const char *method, const char *path,
+                       const char *body, long *status, char **raw)
+{
+    char auth[96];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+    const char *hdrs[] = {"Content-Type: application/json", token ? auth : NULL, NULL};
+    char url[256];
+    tc_response *r = calloc(1, sizeof(*r));
+    snprintf(url, sizeof(url), "%s%s", s->base, path);
+    assert_int_equal(tc_request(s->curl, method, url, hdrs, body, r), 0);
+    *status = r->status;
+    json_t *j = json_loads(r->body, 0, NULL);
+    if (raw)
+        *raw = strdup(r->body);
+    free(r);
+    return j;
+}
+
+/* One request as the admin. */
 static json_t *call(svc *s, const char *method, const char *path, const char *body, long *status)
 {
     static const char *const hdrs[] = {"Content-Type: application/json",
@@ -126,9 +157,7 @@ static void svc_await_loaded(svc *s)
 {
     struct timespec t0 = {0, 0};
     while (before_deadline(&t0)) {
-        long st;
-        json_decref(call(s, "GET", "/v1/jobs", NULL, &st));
-        if (st == 200)
+        if (analytics_store_loaded(s->ctx.store))
             return;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -493,6 +522,329 @@ static void test_unconfirmed_submission_is_found_again(void **state)
     svc_stop(s);
 }
 
+/* /readyz turns ready only once the job records are loaded: a slow LISTSTATUS of the jobs
+ * directory (a busy NameNode) must not let a request right after readiness meet 503 "job records
+ * are not loaded yet". The load is then reported at once, not after a probe interval. */
+static void test_ready_only_once_records_are_loaded(void **state)
+{
+    fake *f = *state;
+    f->slow_list_ms = 1500;
+    svc *s = svc_start(f);
+    struct timespec t0 = {0, 0};
+    long st = 0;
+    while (before_deadline(&t0)) {
+        json_decref(call(s, "GET", "/readyz", NULL, &st));
+        if (st == 200)
+            break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(st, 200);
+    json_t *j = call(s, "GET", "/v1/jobs", NULL, &st);
+    assert_int_equal(st, 200);
+    json_decref(j);
+    j = call(s, "GET", "/readyz", NULL, &st);
+    assert_string_equal(str(json_object_get(json_object_get(j, "dependencies"), "jobs"), "status"),
+                        "up");
+    json_decref(j);
+    f->slow_list_ms = 0;
+    svc_stop(s);
+}
+
+/* Whether replica s holds the lease of job id (looked at in its store). */
+static bool holds(svc *s, const char *id)
+{
+    analytics_store_lock(s->ctx.store);
+    analytics_job *j = analytics_store_find(s->ctx.store, id);
+    bool owned = j && j->owned;
+    analytics_store_unlock(s->ctx.store);
+    return owned;
+}
+
+/* Two replicas over one jobs directory: a job submitted through A is answered by B at once (its
+ * record read from HDFS), only A tracks it, and when A is gone B takes it over, finishes it and
+ * answers the repeat of the word count from it. */
+static void test_replicas_share_jobs_and_take_over(void **state)
+{
+    fake *f = *state;
+    fput(f, "/in/a.txt", "Alice and the queen\n");
+    svc *a = svc_start(f), *b = svc_start(f);
+    svc_await_loaded(a);
+    svc_await_loaded(b);
+    const char *req = "{\"path\": \"/in\", \"top\": 1}";
+    long st;
+    json_t *j = call(a, "POST", "/v1/wordcount", req, &st);
+    assert_int_equal(st, 202);
+    char id[32], path[96];
+    snprintf(id, sizeof(id), "%s", str(j, "id"));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    j = call(b, "GET", path, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(str(j, "id"), id);
+    json_decref(j);
+    assert_true(holds(a, id));
+    assert_false(holds(b, id));
+    svc_stop(a); /* its lease lapses: B must take the job over */
+    struct timespec t0 = {0, 0};
+    while (!holds(b, id) && before_deadline(&t0)) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(holds(b, id));
+    pthread_mutex_lock(&f->lock);
+    char owner[96];
+    snprintf(owner, sizeof(owner), "/jobs/%s/owner.2", id);
+    assert_non_null(ffind(f, owner));
+    pthread_mutex_unlock(&f->lock);
+    ffinish(f, 0, "SUCCEEDED", 0, "top\talice\t1\n", "");
+    j = await_state(b, id, "succeeded");
+    json_t *top = json_object_get(json_object_get(j, "result"), "top");
+    assert_int_equal(json_array_size(top), 1);
+    json_decref(j);
+    j = call(b, "POST", "/v1/wordcount", req, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(str(j, "id"), id);
+    json_decref(j);
+    assert_int_equal(fjobs(f), 1);
+    svc_stop(b);
+}
+
+/* The status of one call (body dropped). */
+static long status_as(svc *s, const char *token, const char *method, const char *path,
+                      const char *body)
+{
+    long st;
+    json_decref(call_as(s, token, method, path, body, &st, NULL));
+    return st;
+}
+
+/* No token / API token / admin token (and a wrong one) x every route and job kind; input only
+ * below the roots and never the jobs directory; closed when no token is configured. */
+static void test_access_matrix(void **state)
+{
+    fake *f = *state;
+    fput(f, "/in/a.txt", "Alice\n");
+    svc *s = svc_start_with(f, "api", "adm", false);
+    svc_await_loaded(s);
+    const char *wc = "{\"path\": \"/in\"}", *q = "{\"hiveql\": \"SELECT 'secret'\"}";
+    const char *who[] = {NULL, "wrong", "api", "adm"};
+    long st;
+    /* Word counts: API and admin. */
+    long want_wc[] = {401, 401, 202, 200};
+    char wc_id[32] = "", q_id[32] = "", path[96], qpath[96];
+    for (int i = 0; i < 4; i++) {
+        json_t *j = call_as(s, who[i], "POST", "/v1/wordcount", wc, &st, NULL);
+        assert_int_equal(st, want_wc[i]);
+        if (st == 202)
+            snprintf(wc_id, sizeof(wc_id), "%s", str(j, "id"));
+        json_decref(j);
+        if (i == 2) /* the repeat is answered at once from the finished job */
+            ffinish(f, 0, "SUCCEEDED", 0, "top\talice\t1\n", "");
+        if (i == 2)
+            json_decref(await_state(s, wc_id, "succeeded"));
+    }
+    /* Raw HiveQL: admin only (an API token is recognised but not enough). */
+    long want_q[] = {401, 401, 403, 202};
+    for (int i = 0; i < 4; i++) {
+        json_t *j = call_as(s, who[i], "POST", "/v1/queries", q, &st, NULL);
+        assert_int_equal(st, want_q[i]);
+        if (st == 202)
+            snprintf(q_id, sizeof(q_id), "%s", str(j, "id"));
+        json_decref(j);
+    }
+    snprintf(path, sizeof(path), "/v1/jobs/%s", wc_id);
+    snprintf(qpath, sizeof(qpath), "/v1/jobs/%s", q_id);
+    long want_read_wc[] = {401, 401, 200, 200}, want_read_q[] = {401, 401, 404, 200};
+    long want_kill[] = {401, 401, 403, 202};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(status_as(s, who[i], "GET", path, NULL), want_read_wc[i]);
+        assert_int_equal(status_as(s, who[i], "GET", qpath, NULL), want_read_q[i]);
+        char *raw = NULL;
+        json_t *list = call_as(s, who[i], "GET", "/v1/jobs", NULL, &st, &raw);
+        assert_int_equal(st, i < 2 ? 401 : 200);
+        if (i >= 2)
+            assert_int_equal(json_integer_value(json_object_get(list, "total")), i == 2 ? 1 : 2);
+        assert_true((strstr(raw, q_id) != NULL) == (i == 3)); /* the query: admin only */
+        assert_null(strstr(raw, "secret"));
+        free(raw);
+        json_decref(list);
+        json_decref(call_as(s, who[i], "GET", "/v1/jobs?kind=query", NULL, &st, &raw));
+        assert_true((strstr(raw, q_id) != NULL) == (i == 3));
+        free(raw);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(status_as(s, who[i], "DELETE", qpath, NULL), want_kill[i]);
+    /* Input: below the roots only, never the jobs directory or a directory holding it. */
+    /* The jobs directory is refused even where a root holds it. */
+    free(s->ctx.cfg.input_roots);
+    s->ctx.cfg.input_roots = strdup("/in,/jobs");
+    const char *refused[] = {"{\"path\": \"/other\"}", "{\"path\": \"/jobs\"}",
+                             "{\"path\": \"/jobs/20250101-000000-0000000a/result\"}",
+                             "{\"path\": \"/inx\"}"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        json_t *j = call_as(s, "adm", "POST", "/v1/wordcount", refused[i], &st, NULL);
+        if (st != 403)
+            fail_msg("%s: %ld", refused[i], st);
+        assert_string_equal(str(j, "field"), "path");
+        json_decref(j);
+    }
+    svc_stop(s);
+    /* Nothing configured: closed (admin routes switched off). */
+    s = svc_start_with(f, NULL, NULL, false);
+    svc_await_loaded(s);
+    assert_int_equal(status_as(s, NULL, "POST", "/v1/wordcount", wc), 401);
+    assert_int_equal(status_as(s, NULL, "GET", "/v1/jobs", NULL), 401);
+    assert_int_equal(status_as(s, NULL, "GET", path, NULL), 401);
+    assert_int_equal(status_as(s, NULL, "POST", "/v1/queries", q), 403);
+    assert_int_equal(status_as(s, NULL, "DELETE", qpath, NULL), 403);
+    svc_stop(s);
+    /* Opened explicitly: the API scope without a token, still no raw query. */
+    s = svc_start_with(f, NULL, NULL, true);
+    svc_await_loaded(s);
+    assert_int_equal(status_as(s, NULL, "POST", "/v1/wordcount", wc), 200);
+    assert_int_equal(status_as(s, NULL, "GET", path, NULL), 200);
+    assert_int_equal(status_as(s, NULL, "GET", qpath, NULL), 404);
+    assert_int_equal(status_as(s, NULL, "POST", "/v1/queries", q), 403);
+    svc_stop(s);
+}
+
+typedef struct submitter {
+    svc *s;
+    long status;
+} submitter;
+
+static void *submit_query(void *arg)
+{
+    submitter *w = arg;
+    CURL *own = curl_easy_init(); /* a connection of its own */
+    svc view = *w->s;
+    view.curl = own;
+    json_decref(call(&view, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &w->status));
+    curl_easy_cleanup(own);
+    return NULL;
+}
+
+/* Submissions that hang at WebHCat hold no HTTP thread: with the test's two HTTP threads and four
+ * submissions each taking 2 s, /healthz still answers at once. */
+static void test_probes_answer_while_submissions_hang(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    f->slow_submit_ms = 2000;
+    s->ctx.cfg.submit_timeout_ms = 5000;
+    submitter w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (submitter){s, 0};
+        pthread_create(&t[i], NULL, submit_query, &w[i]);
+    }
+    while (fjobs(f) < 2) { /* two submissions are at WebHCat */
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long st;
+    json_decref(call(s, "GET", "/healthz", NULL, &st));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_int_equal(st, 200);
+    if (ms > 500)
+        fail_msg("/healthz took %ld ms behind hanging submissions", ms);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].status, 202);
+    }
+    f->slow_submit_ms = 0;
+    svc_stop(s);
+}
+
+/* Retention by count: of four finished jobs the two newest stay; the others leave memory and
+ * HDFS (their record with the rest of their directory). */
+static void test_retention_keeps_the_newest(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    s->ctx.cfg.retention_count = 2;
+    svc_await_loaded(s);
+    char ids[4][32];
+    long st;
+    for (int i = 0; i < 4; i++) {
+        json_t *j = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+        assert_int_equal(st, 202);
+        snprintf(ids[i], sizeof(ids[i]), "%s", str(j, "id"));
+        json_decref(j);
+        struct timespec ts = {1, 100 * 1000 * 1000}; /* ids order by their second */
+        if (i < 3)
+            nanosleep(&ts, NULL);
+    }
+    for (size_t i = 0; i < 4; i++)
+        ffinish(f, i, "SUCCEEDED", 0, "1\n", "");
+    json_decref(await_state(s, ids[3], "succeeded"));
+    struct timespec t0 = {0, 0};
+    long total = -1;
+    while (before_deadline(&t0)) {
+        json_t *list = call(s, "GET", "/v1/jobs", NULL, &st);
+        total = json_integer_value(json_object_get(list, "total"));
+        json_decref(list);
+        if (total == 2)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(total, 2);
+    for (int i = 0; i < 4; i++) {
+        char path[192];
+        snprintf(path, sizeof(path), "/v1/jobs/%s", ids[i]);
+        json_decref(call(s, "GET", path, NULL, &st));
+        assert_int_equal(st, i < 2 ? 404 : 200);
+        snprintf(path, sizeof(path), "/jobs/%s/job.json", ids[i]);
+        pthread_mutex_lock(&f->lock);
+        bool kept = ffind(f, path) != NULL;
+        pthread_mutex_unlock(&f->lock);
+        assert_true(kept == (i >= 2));
+    }
+    svc_stop(s);
+}
+
+/* GET /v1/jobs pages with a cursor: every job once, newest first, across pages. */
+static void test_jobs_list_pages_with_a_cursor(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start(f);
+    svc_await_loaded(s);
+    long st;
+    for (int i = 0; i < 5; i++)
+        json_decref(call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st));
+    char path[96] = "/v1/jobs?limit=2", seen[5][32], prev[32] = "~";
+    size_t n = 0;
+    for (int page = 0; page < 5; page++) {
+        json_t *list = call(s, "GET", path, NULL, &st);
+        assert_int_equal(st, 200);
+        json_t *jobs = json_object_get(list, "jobs"), *j;
+        size_t k;
+        json_array_foreach(jobs, k, j)
+        {
+            assert_true(n < 5);
+            assert_true(strcmp(str(j, "id"), prev) < 0); /* newest first, none twice */
+            snprintf(prev, sizeof(prev), "%s", str(j, "id"));
+            snprintf(seen[n++], sizeof(seen[0]), "%s", prev);
+        }
+        const char *next = str(list, "next_cursor");
+        if (next)
+            snprintf(path, sizeof(path), "/v1/jobs?limit=2&cursor=%s", next);
+        json_decref(list);
+        if (!next)
+            break;
+    }
+    assert_int_equal(n, 5);
+    json_decref(call(s, "GET", "/v1/jobs?cursor=nonsense", NULL, &st));
+    assert_int_equal(st, 400);
+    svc_stop(s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -510,6 +862,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unconfirmed_submission_is_found_again, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_pages_start_near_their_rows, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_ready_only_once_records_are_loaded, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_share_jobs_and_take_over, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_access_matrix, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_probes_answer_while_submissions_hang, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_retention_keeps_the_newest, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_list_pages_with_a_cursor, fake_setup,
                                         fake_teardown),
     };
     int rc = cmocka_run_group_tests_name("analytics_service", tests, NULL, NULL);
