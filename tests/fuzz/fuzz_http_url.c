@@ -195,6 +195,17 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
+/* A JSON answer of the service is one JSON value; a problem names the status it came with. */
+static void check_json_body(unsigned status, const char *body, size_t len, bool problem)
+{
+    json_error_t err;
+    json_t *j = json_loadb(body, len, 0, &err);
+    FUZZ_CHECK(j != NULL);
+    if (problem)
+        FUZZ_CHECK(json_integer_value(json_object_get(j, "status")) == (json_int_t)status);
+    json_decref(j);
+}
+
 /* Reads one answer: its status, or 0 when the server closed without one. A read that times out
  * means the request hangs, which is a bug. */
 static unsigned read_answer(int fd, bool head, bool *close_after)
@@ -214,18 +225,31 @@ static unsigned read_answer(int fd, bool head, bool *close_after)
     unsigned status = 0;
     FUZZ_CHECK(sscanf(buf, "HTTP/1.1 %u", &status) == 1);
     size_t body = 0;
+    bool json = false, problem = false, ours = false;
     for (char *line = strstr(buf, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
         if (strncasecmp(line + 2, "Content-Length:", 15) == 0)
             body = strtoul(line + 17, NULL, 10);
         if (strncasecmp(line + 2, "Connection: close", 17) == 0)
             *close_after = true;
+        if (strncasecmp(line + 2, "X-Request-Id:", 13) == 0)
+            ours = true; /* not one of libmicrohttpd's own error pages */
+        if (strncasecmp(line + 2, "Content-Type: application/json", 30) == 0)
+            json = true;
+        if (strncasecmp(line + 2, "Content-Type: application/problem+json", 38) == 0)
+            json = problem = true;
     }
-    size_t got = have - (size_t)(end + 4 - buf);
-    while (!head && got < body) {
-        ssize_t r = recv(fd, buf, sizeof(buf), 0);
+    if (head)
+        return status;
+    size_t start = (size_t)(end + 4 - buf), got = have - start;
+    FUZZ_CHECK(body < sizeof(buf));
+    memmove(buf, buf + start, got);
+    while (got < body) {
+        ssize_t r = recv(fd, buf + got, sizeof(buf) - got, 0);
         FUZZ_CHECK(r > 0);
         got += (size_t)r;
     }
+    if (ours && json)
+        check_json_body(status, buf, body, problem);
     return status;
 }
 
