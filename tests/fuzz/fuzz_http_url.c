@@ -25,6 +25,9 @@
 #include "gg_record.h"
 #include "ingest_cursor.h"
 
+/* Query arguments a request may have here (see LLVMFuzzerTestOneInput). */
+#define MHD_ARGS_MAX 200
+
 static gg_http_server *server;
 static int conn_fd = -1;
 
@@ -257,6 +260,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* A line break would start a second request and put the answers out of step. */
     if (size == 0 || size > 8192 || memchr(data, '\r', size) || memchr(data, '\n', size))
+        return 0;
+    /* libmicrohttpd 0.9.75 (Debian 12) never answers a request whose query arguments do not fit
+     * its per-connection memory pool (32 KiB: from about 400 arguments on): it neither calls the
+     * handler nor sends its own error, and the connection waits for gg_http's idle timeout.
+     * Nothing in gridgate sees such a request, so the target leaves that to the library. */
+    size_t args = 0;
+    for (size_t i = 0; i < size; i++)
+        args += data[i] == '&';
+    if (args > MHD_ARGS_MAX)
         return 0;
     char *target = fuzz_strndup(data, size);
     bool has_method = target[0] != '/' && strchr(target, ' ');
