@@ -279,14 +279,38 @@ static const char *status_title(unsigned status)
     return t && *t ? t : "Error";
 }
 
+/* s as a JSON string. The request path (and details quoting it) is whatever bytes the client
+ * sent; JSON holds only UTF-8, so text that is not valid UTF-8 goes out with its bytes >= 0x80
+ * percent-encoded, as a URI would carry them, instead of failing the whole answer with a 500. */
+static json_t *client_text(const char *s)
+{
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    size_t n = strlen(s);
+    char *esc = malloc(3 * n + 1), *o = esc;
+    if (!esc)
+        return NULL;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c >= 0x80)
+            o += sprintf(o, "%%%02X", *c);
+        else
+            *o++ = (char)*c;
+    }
+    *o = '\0';
+    v = json_string(esc);
+    free(esc);
+    return v;
+}
+
 void gg_http_reply_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail)
 {
     char type[96];
     snprintf(type, sizeof(type), "urn:gridgate:problem:%s", slug ? slug : "error");
-    json_t *p =
-        json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "title", status_title(status),
-                  "status", (int)status, "detail", detail ? detail : status_title(status),
-                  "instance", req->path, "request_id", req->request_id);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:o, s:o, s:s}", "type", type, "title",
+                          status_title(status), "status", (int)status, "detail",
+                          client_text(detail ? detail : status_title(status)), "instance",
+                          client_text(req->path), "request_id", req->request_id);
     reply_json_typed(req, status, p, "application/problem+json");
 }
 

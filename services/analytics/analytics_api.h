@@ -10,7 +10,9 @@
 #ifndef ANALYTICS_API_H
 #define ANALYTICS_API_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "analytics.h"
 #include "gg_http.h"
@@ -60,5 +62,10 @@ bool analytics_api_page(gg_http_req *req, analytics_page *page);
 /* analytics_api_submit.c: the two POST routes. */
 void analytics_api_wordcount(gg_http_req *req, void *ud);
 void analytics_api_query(gg_http_req *req, void *ud);
+/* The HiveQL of a POST /v1/queries body {"hiveql": "..."}: a non-empty string without NUL of at
+ * most max_bytes bytes, borrowed from body. NULL when the body is not that, with the offending
+ * member ("body" or "hiveql") in *field and the reason in why. */
+const char *analytics_api_query_text(json_t *body, long max_bytes, const char **field, char *why,
+                                     size_t whylen);
 
 #endif

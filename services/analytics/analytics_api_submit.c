@@ -339,25 +339,36 @@ void analytics_api_wordcount(gg_http_req *req, void *ud)
 }
 
 /* {"hiveql": "..."}: the text itself is the admin's responsibility; its size and shape are not. */
-static const char *query_text(analytics_ctx *ctx, gg_http_req *req)
+const char *analytics_api_query_text(json_t *body, long max_bytes, const char **field, char *why,
+                                     size_t whylen)
 {
-    json_t *body = gg_http_json(req);
     json_t *q = json_object_get(body, "hiveql");
     const char *text = json_string_value(q);
     if (!json_is_object(body) || json_object_size(body) != 1 || !q) {
-        analytics_api_invalid(req, "body", "must be an object with the single member hiveql");
+        *field = "body";
+        snprintf(why, whylen, "must be an object with the single member hiveql");
         return NULL;
     }
+    *field = "hiveql";
     if (!text || !*text || strlen(text) != json_string_length(q)) {
-        analytics_api_invalid(req, "hiveql", "must be a non-empty string without NUL");
+        snprintf(why, whylen, "must be a non-empty string without NUL");
         return NULL;
     }
-    if ((long)strlen(text) > ctx->cfg.query_max_bytes) {
-        char why[96];
-        snprintf(why, sizeof(why), "is longer than %ld bytes", ctx->cfg.query_max_bytes);
-        analytics_api_invalid(req, "hiveql", why);
+    if ((long)strlen(text) > max_bytes) {
+        snprintf(why, whylen, "is longer than %ld bytes", max_bytes);
         return NULL;
     }
+    return text;
+}
+
+static const char *query_text(analytics_ctx *ctx, gg_http_req *req)
+{
+    const char *field;
+    char why[96];
+    const char *text = analytics_api_query_text(gg_http_json(req), ctx->cfg.query_max_bytes, &field,
+                                                why, sizeof(why));
+    if (!text)
+        analytics_api_invalid(req, field, why);
     return text;
 }
 

@@ -7,6 +7,8 @@
  * until Kafka has acknowledged them. A reading without a correlation id gets a fresh one,
  * returned in the answer, so every accepted reading can be fetched by id; a client that may
  * resend a body after a timeout sends its own ids, which is what makes the resend harmless. */
+#include "ingest_post.h"
+
 #include "ingest.h"
 #include "ingest_cursor.h"
 
@@ -16,16 +18,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
-#define INGEST_POST_MAX_ITEMS 10000
-#define INGEST_POST_WAIT_MS   10000
-
-typedef struct post_item {
-    gg_record rec;
-    int reason;
-    char why[200];
-    char *value; /* the normalised envelope produced to Kafka */
-    size_t slot; /* index into the Kafka records, for good ones */
-} post_item;
+#define INGEST_POST_WAIT_MS 10000
 
 /* A random (version 4) UUID, lower-case. */
 static int uuid_v4(char out[GG_RECORD_UUID_LEN + 1])
@@ -66,7 +59,7 @@ static void copy_member(json_t *to, const char *to_name, const json_t *from, con
  * the wire envelope the record parser judges; members only the store adds (created_at_us,
  * kafka, ingested_at, schema_version) are ignored. NULL with out's reason set when created_at
  * is not an RFC 3339 time. Items that have a payload are envelopes already: returned as is. */
-static json_t *as_envelope(json_t *item, post_item *out)
+static json_t *as_envelope(json_t *item, ingest_post_item *out)
 {
     if (!json_is_object(item) || json_object_get(item, "payload"))
         return json_incref(item);
@@ -92,8 +85,7 @@ static json_t *as_envelope(json_t *item, post_item *out)
     return env;
 }
 
-/* Checks one item and, when it is a reading, prepares what goes to Kafka. */
-static void check_item(ingest_ctx *ctx, json_t *given, post_item *out)
+void ingest_post_check(json_t *given, size_t max_bytes, ingest_post_item *out)
 {
     json_t *item = as_envelope(given, out);
     if (!item)
@@ -105,8 +97,8 @@ static void check_item(ingest_ctx *ctx, json_t *given, post_item *out)
         snprintf(out->why, sizeof(out->why), "item cannot be serialised");
         return;
     }
-    out->reason = gg_record_parse(NULL, 0, text, strlen(text), (size_t)ctx->cfg.max_message_bytes,
-                                  &out->rec, out->why, sizeof(out->why));
+    out->reason = gg_record_parse(NULL, 0, text, strlen(text), max_bytes, &out->rec, out->why,
+                                  sizeof(out->why));
     free(text);
     if (out->reason != GG_RECORD_OK)
         return;
@@ -121,7 +113,7 @@ static void check_item(ingest_ctx *ctx, json_t *given, post_item *out)
     }
 }
 
-static json_t *item_result(size_t index, const post_item *it, const gg_kafka_record *rec)
+static json_t *item_result(size_t index, const ingest_post_item *it, const gg_kafka_record *rec)
 {
     if (it->reason != GG_RECORD_OK)
         return json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t)index, "status", "rejected",
@@ -153,7 +145,7 @@ static void reply_problem_items(gg_http_req *req, unsigned status, const char *s
 }
 
 /* Produces the good items and answers. */
-static void produce_and_reply(ingest_ctx *ctx, gg_http_req *req, post_item *items, size_t n)
+static void produce_and_reply(ingest_ctx *ctx, gg_http_req *req, ingest_post_item *items, size_t n)
 {
     size_t good = 0, ok = 0;
     gg_kafka_record *recs = calloc(n, sizeof(*recs));
@@ -203,16 +195,13 @@ static void produce_and_reply(ingest_ctx *ctx, gg_http_req *req, post_item *item
     }
 }
 
-/* The body as an array of items (new reference), or NULL after answering 400. */
-static json_t *body_items(gg_http_req *req)
+json_t *ingest_post_items(const char *body, size_t len, const char **slug, char *why, size_t whylen)
 {
-    size_t len;
-    const char *body = gg_http_body(req, &len);
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
-        gg_http_reply_problemf(req, 400, "invalid-json", "the body is not JSON: %s (line %d)",
-                               jerr.text, jerr.line);
+        *slug = "invalid-json";
+        snprintf(why, whylen, "the body is not JSON: %s (line %d)", jerr.text, jerr.line);
         return NULL;
     }
     if (json_is_object(root)) {
@@ -224,10 +213,23 @@ static json_t *body_items(gg_http_req *req)
         json_array_size(root) <= INGEST_POST_MAX_ITEMS)
         return root;
     json_decref(root);
-    gg_http_reply_problemf(req, 400, "invalid-body",
-                           "the body must be a reading or an array of 1 to %d readings",
-                           INGEST_POST_MAX_ITEMS);
+    *slug = "invalid-body";
+    snprintf(why, whylen, "the body must be a reading or an array of 1 to %d readings",
+             INGEST_POST_MAX_ITEMS);
     return NULL;
+}
+
+/* The body as an array of items (new reference), or NULL after answering 400. */
+static json_t *body_items(gg_http_req *req)
+{
+    size_t len;
+    const char *body = gg_http_body(req, &len);
+    const char *slug = "invalid-body";
+    char why[256];
+    json_t *arr = ingest_post_items(body, len, &slug, why, sizeof(why));
+    if (!arr)
+        gg_http_reply_problem(req, 400, slug, why);
+    return arr;
 }
 
 void ingest_post_readings(gg_http_req *req, void *ud)
@@ -252,14 +254,14 @@ void ingest_post_readings(gg_http_req *req, void *ud)
     if (!arr)
         return;
     size_t n = json_array_size(arr);
-    post_item *items = calloc(n, sizeof(*items));
+    ingest_post_item *items = calloc(n, sizeof(*items));
     if (!items) {
         json_decref(arr);
         gg_http_reply_problem(req, 500, "internal", "out of memory");
         return;
     }
     for (size_t i = 0; i < n; i++)
-        check_item(ctx, json_array_get(arr, i), &items[i]);
+        ingest_post_check(json_array_get(arr, i), (size_t)ctx->cfg.max_message_bytes, &items[i]);
     json_decref(arr);
     produce_and_reply(ctx, req, items, n);
     for (size_t i = 0; i < n; i++)
