@@ -44,11 +44,21 @@ void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, 
     problem_with(req, status, slug, detail, field ? json_pack("{s:s}", "field", field) : NULL);
 }
 
-void analytics_api_invalid(gg_http_req *req, const char *field, const char *why)
+static void invalid(gg_http_req *req, const char *slug, const char *field, const char *why)
 {
     char detail[512];
     snprintf(detail, sizeof(detail), "%s: %s", field, why);
-    analytics_api_problem(req, 400, "invalid-request", detail, field);
+    analytics_api_problem(req, 400, slug, detail, field);
+}
+
+void analytics_api_invalid_param(gg_http_req *req, const char *name, const char *why)
+{
+    invalid(req, "invalid-parameter", name, why);
+}
+
+void analytics_api_invalid_body(gg_http_req *req, const char *field, const char *why)
+{
+    invalid(req, "invalid-body", field, why);
 }
 
 void analytics_api_backend_error(gg_http_req *req, const analytics_err *e)
@@ -190,7 +200,7 @@ static bool job_id_param(gg_http_req *req, const char **id)
 {
     *id = gg_http_param(req, "id");
     if (!*id || !analytics_valid_job_id(*id)) {
-        analytics_api_invalid(req, "id", "is not a job id (YYYYMMDD-hhmmss-xxxxxxxx)");
+        analytics_api_invalid_param(req, "id", "is not a job id (YYYYMMDD-hhmmss-xxxxxxxx)");
         return false;
     }
     return true;
@@ -244,7 +254,7 @@ static bool list_filter(gg_http_req *req, const char *name, const char *(*label)
         if (strcmp(label(i), v) == 0)
             *out = i;
     if (v && *out < 0) {
-        analytics_api_invalid(req, name, "is not one of the listed values");
+        analytics_api_invalid_param(req, name, "is not one of the listed values");
         return false;
     }
     return true;
@@ -275,7 +285,7 @@ static bool list_cursor(gg_http_req *req, const char **cursor)
 {
     *cursor = gg_http_query(req, "cursor");
     if (*cursor && !analytics_valid_job_id(*cursor)) {
-        analytics_api_invalid(req, "cursor", "is not a next_cursor of this list");
+        analytics_api_invalid_param(req, "cursor", "is not a next_cursor of this list");
         return false;
     }
     return true;

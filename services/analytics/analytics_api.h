@@ -41,8 +41,10 @@ void analytics_api_backend_error(gg_http_req *req, const analytics_err *e);
 /* A problem+json answer with an optional extension member "field" (NULL leaves it out). */
 void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail,
                            const char *field);
-/* 400 invalid-request naming the field, with the field also as member "field". */
-void analytics_api_invalid(gg_http_req *req, const char *field, const char *why);
+/* 400 naming what was wrong, also as member "field", in the vocabulary every service shares:
+ * invalid-parameter for a path or query parameter, invalid-body for a member of the body. */
+void analytics_api_invalid_param(gg_http_req *req, const char *name, const char *why);
+void analytics_api_invalid_body(gg_http_req *req, const char *field, const char *why);
 /* Who calls. API: word counts and reads of word-count jobs; ADMIN: also raw HiveQL, kills and
  * reads of every job. NONE is 0, so the result reads as a bool. */
 typedef enum analytics_scope {

@@ -306,7 +306,7 @@ void analytics_api_wordcount(gg_http_req *req, void *ud)
     if (analytics_wc_parse(gg_http_json(req), ctx->cfg.wordcount_top_max, &p, field, sizeof(field),
                            why, sizeof(why)) != 0) {
         analytics_wc_params_free(&p);
-        analytics_api_invalid(req, field, why);
+        analytics_api_invalid_body(req, field, why);
         return;
     }
     char fp[17], cached[32] = "";
@@ -368,7 +368,7 @@ static const char *query_text(analytics_ctx *ctx, gg_http_req *req)
     const char *text = analytics_api_query_text(gg_http_json(req), ctx->cfg.query_max_bytes, &field,
                                                 why, sizeof(why));
     if (!text)
-        analytics_api_invalid(req, field, why);
+        analytics_api_invalid_body(req, field, why);
     return text;
 }
 

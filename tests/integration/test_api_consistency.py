@@ -213,9 +213,7 @@ PROBLEMS = [
     (("cache",), "GET", "/v1/stations?limit=0", None, "invalid-parameter"),
     (("ingest",), "GET", f"/v1/readings?station={STATION}&limit=0", None, "invalid-parameter"),
     (("analytics",), "GET", "/v1/jobs?limit=0", None, "invalid-parameter"),
-    pytest.param(("analytics",), "GET", "/v1/jobs/not-a-job", None, "invalid-parameter",
-                 marks=pytest.mark.xfail(strict=True, reason="analytics still answers a "
-                                         "malformed job id with invalid-request")),
+    (("analytics",), "GET", "/v1/jobs/not-a-job", None, "invalid-parameter"),
     # Nothing there.
     (("ingest",), "GET", f"/v1/readings/{uuid.uuid4()}", None, "not-found"),
     (("cache",), "GET", "/v1/stations/nobody/latest", None, "not-found"),
@@ -224,6 +222,8 @@ PROBLEMS = [
     (("ingest",), "POST", "/v1/readings", "{", "invalid-json"),
     (("analytics",), "POST", "/v1/wordcount", "{", "invalid-json"),
     (("ingest",), "POST", "/v1/readings", "[]", "invalid-body"),
+    (("analytics",), "POST", "/v1/wordcount", '{"path": 5}', "invalid-body"),
+    (("analytics",), "POST", "/v1/queries", '{"hiveql": 5}', "invalid-body"),
 ]
 
 
