@@ -44,6 +44,15 @@ typedef struct fake {
     int offset_opens;   /* OPENs that started past byte 0 */
 } fake;
 
+/* The test thread changes the fake's behaviour under its lock: its handler threads read it there.
+ */
+#define fake_set(f, field, value)                                                                  \
+    do {                                                                                           \
+        pthread_mutex_lock(&(f)->lock);                                                            \
+        *(field) = (value);                                                                        \
+        pthread_mutex_unlock(&(f)->lock);                                                          \
+    } while (0)
+
 static ffile *ffind(fake *f, const char *path)
 {
     for (size_t i = 0; i < f->nfiles; i++)

@@ -398,7 +398,7 @@ static void test_failure_kill_and_busy_webhcat(void **state)
     /* The tracker must have seen b running before WebHCat turns busy, or b stays queued. */
     json_decref(await_state(s, str(b, "id"), "running"));
     /* WebHCat busy: new work is refused with 503, the job already submitted is not given up. */
-    f->busy = true;
+    fake_set(f, &f->busy, true);
     j = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT z\"}", &st);
     assert_int_equal(st, 503);
     assert_string_equal(str(j, "type"), "urn:gridgate:problem:webhcat-unavailable");
@@ -408,7 +408,7 @@ static void test_failure_kill_and_busy_webhcat(void **state)
     json_decref(j);
     j = await_state(s, str(b, "id"), "running");
     json_decref(j);
-    f->busy = false;
+    fake_set(f, &f->busy, false);
     j = call(s, "DELETE", path, NULL, &st);
     assert_int_equal(st, 202);
     json_decref(j);
@@ -505,9 +505,9 @@ static void test_unconfirmed_submission_is_found_again(void **state)
     svc *s = svc_start(f);
     svc_await_loaded(s);
     long st;
-    f->slow_submit_ms = 1500; /* longer than the submission may take */
+    fake_set(f, &f->slow_submit_ms, 1500); /* longer than the submission may take */
     json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT slow\"}", &st);
-    f->slow_submit_ms = 0;
+    fake_set(f, &f->slow_submit_ms, 0);
     assert_int_equal(st, 202);
     assert_string_equal(str(a, "state"), "queued");
     assert_true(json_is_null(json_object_get(a, "webhcat_job")));
@@ -528,7 +528,7 @@ static void test_unconfirmed_submission_is_found_again(void **state)
 static void test_ready_only_once_records_are_loaded(void **state)
 {
     fake *f = *state;
-    f->slow_list_ms = 1500;
+    fake_set(f, &f->slow_list_ms, 1500);
     svc *s = svc_start(f);
     struct timespec t0 = {0, 0};
     long st = 0;
@@ -547,7 +547,7 @@ static void test_ready_only_once_records_are_loaded(void **state)
     assert_string_equal(str(json_object_get(json_object_get(j, "dependencies"), "jobs"), "status"),
                         "up");
     json_decref(j);
-    f->slow_list_ms = 0;
+    fake_set(f, &f->slow_list_ms, 0);
     svc_stop(s);
 }
 
@@ -732,7 +732,7 @@ static void test_probes_answer_while_submissions_hang(void **state)
     fake *f = *state;
     svc *s = svc_start(f);
     svc_await_loaded(s);
-    f->slow_submit_ms = 2000;
+    fake_set(f, &f->slow_submit_ms, 2000);
     s->ctx.cfg.submit_timeout_ms = 5000;
     submitter w[4];
     pthread_t t[4];
@@ -757,7 +757,7 @@ static void test_probes_answer_while_submissions_hang(void **state)
         pthread_join(t[i], NULL);
         assert_int_equal(w[i].status, 202);
     }
-    f->slow_submit_ms = 0;
+    fake_set(f, &f->slow_submit_ms, 0);
     svc_stop(s);
 }
 
