@@ -113,7 +113,9 @@ int analytics_finish_job(analytics_ctx *ctx, const char *id, const analytics_rem
     analytics_store_lock(ctx->store);
     analytics_job *j = analytics_store_find(ctx->store, id);
     analytics_job_kind kind = j ? j->kind : AJ_QUERY;
-    json_t *params = j ? json_incref(j->params) : NULL;
+    /* A copy, not a reference: views and records are built from the job on other threads, and
+     * jansson's json_incref reads the count without an atomic load. */
+    json_t *params = j && j->params ? json_deep_copy(j->params) : NULL;
     bool kill_requested = j && j->kill_requested;
     bool files = j && j->output_files;
     analytics_store_unlock(ctx->store);

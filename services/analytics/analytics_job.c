@@ -89,17 +89,17 @@ json_t *analytics_job_record(const analytics_job *j)
     if (!r)
         return NULL;
     if (j->params)
-        json_object_set(r, "params", j->params);
+        json_object_set_new(r, "params", json_deep_copy(j->params));
     if (j->fingerprint[0])
         json_object_set_new(r, "fingerprint", json_string(j->fingerprint));
     if (j->error)
         json_object_set_new(r, "error", json_string(j->error));
     if (j->result)
-        json_object_set(r, "result", j->result);
+        json_object_set_new(r, "result", json_deep_copy(j->result));
     /* Records written before result files existed have no "output": their rows are stdout. */
     json_object_set_new(r, "output", json_string(j->output_files ? "files" : "stdout"));
     if (j->columns)
-        json_object_set(r, "columns", j->columns);
+        json_object_set_new(r, "columns", json_deep_copy(j->columns));
     return r;
 }
 
@@ -179,7 +179,7 @@ json_t *analytics_job_view(const analytics_job *j)
     if (!v)
         return NULL;
     if (j->params)
-        json_object_set(v, "params", j->params);
+        json_object_set_new(v, "params", json_deep_copy(j->params));
     if (j->exit_value >= 0)
         json_object_set_new(v, "exit_value", json_integer(j->exit_value));
     if (j->error)
@@ -189,9 +189,9 @@ json_t *analytics_job_view(const analytics_job *j)
     if (j->state == AJ_SUCCEEDED && j->rows_total >= 0)
         json_object_set_new(v, "rows_total", json_integer(j->rows_total));
     if (j->result)
-        json_object_set(v, "result", j->result);
+        json_object_set_new(v, "result", json_deep_copy(j->result));
     if (j->kind == AJ_QUERY && j->state == AJ_SUCCEEDED)
-        json_object_set_new(v, "columns", j->columns ? json_incref(j->columns) : json_null());
+        json_object_set_new(v, "columns", j->columns ? json_deep_copy(j->columns) : json_null());
     return v;
 }
 

@@ -69,7 +69,9 @@ void analytics_job_touch(analytics_job *j);
 /* Replaces j->error with a copy of text (NULL clears it). */
 void analytics_job_set_error(analytics_job *j, const char *text);
 
-/* The persistent record (schema api/analytics/job-record.schema.json). */
+/* The persistent record (schema api/analytics/job-record.schema.json). Records and views hold
+ * copies of the job's JSON members, never references: they are built and freed on other threads
+ * than the job's owner, and jansson's json_incref reads the count without an atomic load. */
 json_t *analytics_job_record(const analytics_job *j);
 /* A job from its record; NULL (why filled) when the record is not one this service wrote. */
 analytics_job *analytics_job_from_record(json_t *rec, char *why, size_t whylen);
