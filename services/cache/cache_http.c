@@ -78,9 +78,12 @@ static void reply_buf(gg_http_req *req, cache_buf *b)
     reply_tagged(req, body, len, etag);
 }
 
-/* The answer for a failed Redis read; false when rc is not a failure. */
-static bool reply_read_failure(gg_http_req *req, cache_read rc, const char *err)
+/* The answer for a failed Redis read, which also frees the unused body b; false (b untouched)
+ * when rc is not a failure. */
+static bool reply_read_failure(gg_http_req *req, cache_read rc, cache_buf *b, const char *err)
 {
+    if (rc == CACHE_READ_UNAVAILABLE || rc == CACHE_READ_BAD_REPLY)
+        cache_buf_free(b);
     if (rc == CACHE_READ_UNAVAILABLE) {
         gg_http_add_header(req, "Retry-After", "1");
         gg_http_reply_problemf(req, 503, "redis-unavailable", "the cache store is unavailable: %s",
@@ -107,9 +110,9 @@ static void latest_from_redis(gg_http_req *req, cache_ctx *ctx, const char *id, 
     cache_buf b;
     cache_buf_init(&b);
     cache_read rc = cache_read_latest(ctx, id, aspect, &b, err, sizeof(err));
-    if (reply_read_failure(req, rc, err)) {
-        cache_buf_free(&b);
-    } else if (rc == CACHE_READ_NOT_FOUND) {
+    if (reply_read_failure(req, rc, &b, err))
+        return;
+    if (rc == CACHE_READ_NOT_FOUND) {
         cache_buf_free(&b);
         gg_http_reply_problemf(req, 404, "not-found", "station %s has no %s reading", id,
                                gg_aspect_name(aspect));
@@ -212,11 +215,8 @@ static void many_offloaded(gg_http_req *req, void *ud)
     cache_buf_init(&b);
     cache_read rc = cache_read_many(ctx, ids, (size_t)n, aspect, &b, err, sizeof(err));
     free(ids);
-    if (reply_read_failure(req, rc, err)) {
-        cache_buf_free(&b);
-        return;
-    }
-    reply_buf(req, &b);
+    if (!reply_read_failure(req, rc, &b, err))
+        reply_buf(req, &b);
 }
 
 static void handle_many(gg_http_req *req, void *ud)
@@ -268,11 +268,8 @@ static void list_offloaded(gg_http_req *req, void *ud)
     cache_buf b;
     cache_buf_init(&b);
     cache_read rc = cache_read_list(ud, &page, &b, err, sizeof(err));
-    if (reply_read_failure(req, rc, err)) {
-        cache_buf_free(&b);
-        return;
-    }
-    reply_buf(req, &b);
+    if (!reply_read_failure(req, rc, &b, err))
+        reply_buf(req, &b);
 }
 
 static void handle_list(gg_http_req *req, void *ud)
@@ -306,9 +303,9 @@ static void handle_recent(gg_http_req *req, void *ud)
     cache_buf b;
     cache_buf_init(&b);
     cache_read rc = cache_read_recent(ctx, id, limit, &b, err, sizeof(err));
-    if (reply_read_failure(req, rc, err)) {
-        cache_buf_free(&b);
-    } else if (rc == CACHE_READ_NOT_FOUND) {
+    if (reply_read_failure(req, rc, &b, err))
+        return;
+    if (rc == CACHE_READ_NOT_FOUND) {
         cache_buf_free(&b);
         reply_unknown_station(req, id);
     } else {
