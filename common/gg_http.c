@@ -105,7 +105,35 @@ static void reply_preflight(gg_http_req *req, const char *allow)
     gg_http_reply_empty(req, 204);
 }
 
-/* Parses a JSON body for routes that take one; answers 415/400 itself and returns false then. */
+/* Whether a string anywhere in j holds U+0000, with the JSON pointer of the first in ptr. JSON
+ * allows it, so such a body is valid; but every handler reads strings as C strings, and no
+ * backend stores NUL in text, so it is refused by name rather than silently cut short. */
+static bool find_nul(const json_t *j, char *ptr, size_t n, size_t at)
+{
+    if (json_is_string(j))
+        return memchr(json_string_value(j), '\0', json_string_length(j)) != NULL;
+    if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            int w = snprintf(ptr + at, n - at, "/%zu", i);
+            if (find_nul(json_array_get(j, i), ptr, n,
+                         w > 0 && (size_t)w < n - at ? at + (size_t)w : at))
+                return true;
+        }
+    }
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)j, key, v)
+    {
+        int w = snprintf(ptr + at, n - at, "/%s", key);
+        if (find_nul(v, ptr, n, w > 0 && (size_t)w < n - at ? at + (size_t)w : at))
+            return true;
+    }
+    ptr[at] = '\0';
+    return false;
+}
+
+/* Parses a JSON body for routes that take one; answers 415/400/422 itself and returns false
+ * then. */
 static bool prepare_json_body(gg_http_req *req)
 {
     if (!content_type_is_json(gg_http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
@@ -114,7 +142,18 @@ static bool prepare_json_body(gg_http_req *req)
         return false;
     }
     json_error_t err;
-    req->json = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, &err);
+    req->json = json_loadb(req->body ? req->body : "", req->body_len,
+                           JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    char where[256] = "";
+    if (req->json ? find_nul(req->json, where, sizeof(where), 0)
+                  : json_error_code(&err) == json_error_null_byte_in_key) {
+        json_decref(req->json);
+        req->json = NULL;
+        gg_http_reply_problemf(req, 422, "invalid-text",
+                               "%s%s holds the NUL character (\\u0000), which no text field takes",
+                               *where ? "member " : "a member name", where);
+        return false;
+    }
     if (!req->json) {
         gg_http_reply_problemf(req, 400, "invalid-json",
                                "request body is not valid JSON: %s (line %d, column %d)", err.text,

@@ -16,6 +16,7 @@ static const gg_problem_type types[] = {
     {"conflict", 409, "the resource is not in a state that allows the operation"},
     {"payload-too-large", 413, "the body exceeds GRIDGATE_MAX_BODY"},
     {"unsupported-media-type", 415, "the body is not application/json"},
+    {"invalid-text", 422, "a string in the body holds the NUL character (\\u0000), which JSON allows but no field takes"},
     {"input-not-found", 422, "a word count's input directory does not exist"},
     {"input-not-directory", 422, "a word count's input is not a directory"},
     {"input-too-large", 422, "a word count's input holds too many directories"},

@@ -198,7 +198,10 @@ static void produce_and_reply(ingest_ctx *ctx, gg_http_req *req, ingest_post_ite
 json_t *ingest_post_items(const char *body, size_t len, const char **slug, char *why, size_t whylen)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    /* \u0000 is valid JSON: the item holding it is refused by the record parser (nul_byte),
+     * like the same reading from Kafka, rather than the whole body as "not JSON". */
+    json_t *root =
+        json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!root) {
         *slug = "invalid-json";
         snprintf(why, whylen, "the body is not JSON: %s (line %d)", jerr.text, jerr.line);

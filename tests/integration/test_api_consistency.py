@@ -224,6 +224,9 @@ PROBLEMS = [
     (("ingest",), "POST", "/v1/readings", "[]", "invalid-body"),
     (("analytics",), "POST", "/v1/wordcount", '{"path": 5}', "invalid-body"),
     (("analytics",), "POST", "/v1/queries", '{"hiveql": 5}', "invalid-body"),
+    # JSON, but text no backend takes (a schema-valid body, so never 400).
+    (("analytics",), "POST", "/v1/queries", '{"hiveql": "SELECT 1\\u0000"}', "invalid-text"),
+    (("analytics",), "POST", "/v1/wordcount", '{"path": "/a\\u0000b"}', "invalid-text"),
 ]
 
 
