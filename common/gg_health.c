@@ -1,6 +1,7 @@
 /* gg_health: dependency probes, readiness and the /healthz and /readyz endpoints (see gg_health.h).
  */
 #include "gg_health.h"
+#include "gg_time.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,13 +45,6 @@ struct gg_health {
     unsigned interval_ms;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 gg_health *gg_health_new(gg_log *log, gg_metrics *metrics)
 {
     gg_health *h = calloc(1, sizeof(*h));
@@ -60,11 +54,7 @@ gg_health *gg_health_new(gg_log *log, gg_metrics *metrics)
     h->metrics = metrics;
     h->interval_ms = 5000;
     pthread_mutex_init(&h->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->wake, &attr);
-    pthread_condattr_destroy(&attr);
+    gg_time_cond_init(&h->wake); /* deadlines must not jump with the wall clock */
     return h;
 }
 
@@ -134,7 +124,7 @@ void gg_health_report(gg_dep *d, bool up, const char *err)
     set_state(d, up, err);
     if (!up && was_up) {
         gg_backoff_reset(&d->backoff);
-        d->next_probe_ms = now_ms() + gg_backoff_next(&d->backoff);
+        d->next_probe_ms = gg_time_mono_ms() + gg_backoff_next(&d->backoff);
         pthread_cond_broadcast(&h->wake);
     }
     pthread_mutex_unlock(&h->lock);
@@ -161,22 +151,11 @@ bool gg_health_ready(gg_health *h)
     return ready;
 }
 
-static void deadline_after(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 bool gg_health_wait_up(gg_dep *d, int timeout_ms)
 {
     gg_health *h = d->h;
     struct timespec until;
-    deadline_after(&until, timeout_ms);
+    gg_time_deadline(&until, timeout_ms);
     pthread_mutex_lock(&h->lock);
     while (d->state != DEP_UP && !h->stopping) {
         if (pthread_cond_timedwait(&h->wake, &h->lock, &until) != 0)
@@ -201,9 +180,9 @@ static void run_probe(gg_health *h, gg_dep *d)
     set_state(d, rc == 0, err);
     if (rc == 0) {
         gg_backoff_reset(&d->backoff);
-        d->next_probe_ms = now_ms() + h->interval_ms;
+        d->next_probe_ms = gg_time_mono_ms() + h->interval_ms;
     } else {
-        d->next_probe_ms = now_ms() + gg_backoff_next(&d->backoff);
+        d->next_probe_ms = gg_time_mono_ms() + gg_backoff_next(&d->backoff);
     }
     pthread_mutex_unlock(&h->lock);
 }
@@ -213,7 +192,7 @@ static void *probe_loop(void *arg)
     gg_health *h = arg;
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
-        int64_t now = now_ms(), soonest = now + h->interval_ms;
+        int64_t now = gg_time_mono_ms(), soonest = now + h->interval_ms;
         gg_dep *due = NULL;
         for (size_t i = 0; i < h->ndeps; i++) {
             if (h->deps[i].next_probe_ms <= now) {
@@ -230,7 +209,7 @@ static void *probe_loop(void *arg)
             continue;
         }
         struct timespec until;
-        deadline_after(&until, soonest - now);
+        gg_time_deadline(&until, soonest - now);
         pthread_cond_timedwait(&h->wake, &h->lock, &until);
     }
     pthread_mutex_unlock(&h->lock);

@@ -1,6 +1,7 @@
 /* gg_kafka_conf: configuration building, log and error routing, and the readiness probe shared by
  * the consumer and the producer (see gg_kafka.h). */
 #include "gg_kafka_int.h"
+#include "gg_time.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,13 +30,6 @@ void gg_kafka_base_destroy(gg_kafka_base *b)
     pthread_mutex_destroy(&b->lock);
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void gg_kafka_base_error(gg_kafka_base *b, const char *what, rd_kafka_resp_err_t code,
                          const char *text)
 {
@@ -44,7 +38,7 @@ void gg_kafka_base_error(gg_kafka_base *b, const char *what, rd_kafka_resp_err_t
     pthread_mutex_lock(&b->lock);
     /* Bounded widths: a long broker message is cut rather than tripping -Wformat-truncation. */
     snprintf(b->last_error, sizeof(b->last_error), "%.63s: %.190s", what, text ? text : "");
-    b->last_error_ms = wall_ms();
+    b->last_error_ms = gg_time_wall_ms();
     pthread_mutex_unlock(&b->lock);
 }
 

@@ -1,6 +1,7 @@
 /* gg_kafka_consumer: consumer-group member with manual offset storage, rebalance handling and
  * pause/resume (see gg_kafka.h). */
 #include "gg_kafka_int.h"
+#include "gg_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -310,13 +311,6 @@ rd_kafka_resp_err_t gg_kafka_consumer_close(gg_kafka_consumer *c)
 
 /* ---- consuming ---------------------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void consumer_error(gg_kafka_consumer *c, const rd_kafka_message_t *m)
 {
     char text[512];
@@ -360,11 +354,11 @@ size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, s
                               int timeout_ms)
 {
     size_t n = 0;
-    int64_t deadline = timeout_ms < 0 ? 0 : mono_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? 0 : gg_time_mono_ms() + timeout_ms;
     while (n < max) {
         int wait = 0;
         if (n == 0) {
-            int64_t left = deadline - mono_ms();
+            int64_t left = deadline - gg_time_mono_ms();
             wait = timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, wait);

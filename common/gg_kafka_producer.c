@@ -7,6 +7,7 @@
  * returns while its messages are still in flight and their delivery reports must still find
  * live memory. */
 #include "gg_kafka_int.h"
+#include "gg_time.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -49,12 +50,7 @@ static gg_kafka_wait *wait_new(size_t n)
     gg_kafka_wait *w = calloc(1, sizeof(*w) + n * sizeof(gg_kafka_slot));
     if (!w)
         return NULL;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    /* Deadlines must not jump with the wall clock. */
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    gg_time_cond_init(&w->cond); /* deadlines must not jump with the wall clock */
     pthread_mutex_init(&w->lock, NULL);
     w->refs = 1;
     for (size_t i = 0; i < n; i++) {
@@ -90,13 +86,7 @@ static void wait_report(gg_kafka_slot *slot, rd_kafka_resp_err_t err)
 static int wait_all(gg_kafka_wait *w, int timeout_ms)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    gg_time_deadline(&deadline, timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&w->lock);
     while (w->pending > 0 && rc != ETIMEDOUT) {

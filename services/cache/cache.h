@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cache_keys.h"
+#include "gg_time.h"
 #include "gg_config.h"
 #include "gg_kafka.h"
 #include "gg_metrics.h"
@@ -78,13 +79,6 @@ typedef struct cache_ctx {
 void cache_stats_init(cache_stats *st, gg_metrics *m);
 /* Counts a message the record parser refused, by reason. */
 void cache_stats_rejected(gg_metrics *m, gg_record_reason reason);
-
-static inline int64_t cache_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleeps ms, in slices, returning early (true) once *stop is set. */
 static inline bool cache_sleep(long ms, atomic_bool *stop)

@@ -65,12 +65,12 @@ static int apply(cache_feed *f)
 {
     cache_stats *st = &f->ctx->stats;
     cache_apply_result res;
-    int64_t t0 = cache_mono_ms();
+    int64_t t0 = gg_time_mono_ms();
     if (cache_writer_apply(f->writer, f->items, f->n, &res, f->err, sizeof(f->err)) != 0) {
         gg_counter_add(st->batch_failures, 1);
         return -1;
     }
-    gg_histogram_observe(st->batch_seconds, (double)(cache_mono_ms() - t0) / 1000.0);
+    gg_histogram_observe(st->batch_seconds, (double)(gg_time_mono_ms() - t0) / 1000.0);
     gg_counter_add(st->readings, res.applied);
     gg_counter_add(st->latest_updates, res.latest_updates);
     gg_counter_add(st->ignored, res.ignored);
@@ -104,9 +104,9 @@ static void failed(cache_feed *f)
  * fetched before the pause took effect, which join the batch). */
 static void wait_polling(cache_feed *f)
 {
-    int64_t until = cache_mono_ms() + gg_backoff_next(&f->backoff);
-    for (int64_t now = cache_mono_ms(); now < until && !atomic_load(f->stop);
-         now = cache_mono_ms()) {
+    int64_t until = gg_time_mono_ms() + gg_backoff_next(&f->backoff);
+    for (int64_t now = gg_time_mono_ms(); now < until && !atomic_load(f->stop);
+         now = gg_time_mono_ms()) {
         long left = (long)(until - now);
         int slice = left < 100 ? (int)left : 100;
         if (f->n < FEED_CAP)

@@ -75,7 +75,7 @@ redisContext *cache_pool_get(cache_pool *p, cache_pool_slot **slot, char *err, s
 {
     cache_pool_slot *s = take_slot(p);
     if (!s->c) {
-        int64_t now = cache_mono_ms();
+        int64_t now = gg_time_mono_ms();
         if (now < s->retry_at_ms) {
             snprintf(err, errlen, "Redis is unreachable; next connection attempt in %lld ms",
                      (long long)(s->retry_at_ms - now));
@@ -84,7 +84,7 @@ redisContext *cache_pool_get(cache_pool *p, cache_pool_slot **slot, char *err, s
         }
         s->c = cache_redis_open(s->ctx, err, errlen);
         if (!s->c) {
-            s->retry_at_ms = cache_mono_ms() + gg_backoff_next(&s->backoff);
+            s->retry_at_ms = gg_time_mono_ms() + gg_backoff_next(&s->backoff);
             pthread_mutex_unlock(&s->lock);
             return NULL;
         }

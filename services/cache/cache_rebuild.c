@@ -104,7 +104,7 @@ int cache_rebuild_run(cache_ctx *ctx, cache_feed *feed, atomic_bool *stop)
         gg_warn(log, "rebuild waits for kafka", "{s:s}", "error", err);
         cache_sleep(gg_backoff_next(&b), stop);
     }
-    int64_t t0 = cache_mono_ms(), replayed = 0;
+    int64_t t0 = gg_time_mono_ms(), replayed = 0;
     int rc = -1;
     if (ends) {
         gg_info(log, "rebuild started: replaying the topic into redis", "{s:s, s:i, s:I}", "topic",
@@ -121,7 +121,7 @@ int cache_rebuild_run(cache_ctx *ctx, cache_feed *feed, atomic_bool *stop)
         if (!atomic_load(stop)) {
             rc = 0;
             gg_info(log, "rebuild finished", "{s:I, s:I}", "messages", (json_int_t)replayed, "ms",
-                    (json_int_t)(cache_mono_ms() - t0));
+                    (json_int_t)(gg_time_mono_ms() - t0));
         }
         rd_kafka_topic_partition_list_destroy(ends);
     }

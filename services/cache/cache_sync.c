@@ -65,7 +65,7 @@ static int load_stations(cache_sync *s, cache_table *t, const redisReply *ids)
 
 static int reload(cache_sync *s)
 {
-    int64_t t0 = cache_mono_ms();
+    int64_t t0 = gg_time_mono_ms();
     cache_table *t = cache_table_new();
     if (!t) {
         snprintf(s->err, sizeof(s->err), "reload: out of memory");
@@ -101,7 +101,7 @@ static int reload(cache_sync *s)
     gg_gauge_set(st->local_stations, (double)n);
     gg_gauge_set(st->local_coherent, 1);
     gg_info(&s->ctx->svc.log, "local copy loaded from redis", "{s:I, s:I}", "stations",
-            (json_int_t)n, "ms", (json_int_t)(cache_mono_ms() - t0));
+            (json_int_t)n, "ms", (json_int_t)(gg_time_mono_ms() - t0));
     s->want_reload = s->want_count = false;
     return 0;
 }
@@ -209,7 +209,7 @@ static int connect_and_load(cache_sync *s)
     s->query = cache_redis_open(s->ctx, s->err, sizeof(s->err));
     if (!s->query || subscribe(s) != 0 || reload(s) != 0)
         return -1;
-    s->last_rx_ms = cache_mono_ms();
+    s->last_rx_ms = gg_time_mono_ms();
     s->ping_sent_ms = 0;
     return 0;
 }
@@ -218,7 +218,7 @@ static int connect_and_load(cache_sync *s)
 
 static void on_message(cache_sync *s, const redisReply *r)
 {
-    s->last_rx_ms = cache_mono_ms();
+    s->last_rx_ms = gg_time_mono_ms();
     s->ping_sent_ms = 0; /* any traffic proves the connection, including the PONG */
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
         r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0)
@@ -267,13 +267,13 @@ static int send_ping(cache_sync *s)
             return -1;
         }
     }
-    s->ping_sent_ms = cache_mono_ms();
+    s->ping_sent_ms = gg_time_mono_ms();
     return 0;
 }
 
 static int keepalive(cache_sync *s)
 {
-    int64_t now = cache_mono_ms();
+    int64_t now = gg_time_mono_ms();
     if (s->ping_sent_ms && now - s->ping_sent_ms > 2 * s->ctx->cfg.redis_timeout_ms) {
         snprintf(s->err, sizeof(s->err), "subscription: no answer to PING");
         return -1;

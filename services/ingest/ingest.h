@@ -14,6 +14,7 @@
 #include "gg_kafka.h"
 #include "gg_options.h"
 #include "gg_service.h"
+#include "gg_time.h"
 #include "ingest_batch.h"
 #include "ingest_doc.h"
 
@@ -163,8 +164,5 @@ void ingest_post_readings(gg_http_req *req, void *ud);
 /* ingest_query.c: reads from the store for the REST routes. */
 void ingest_query_station(gg_http_req *req, void *ud);
 void ingest_query_reading(gg_http_req *req, void *ud);
-
-int64_t ingest_now_ms(void);  /* wall clock */
-int64_t ingest_mono_ms(void); /* monotonic */
 
 #endif

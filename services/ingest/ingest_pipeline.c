@@ -20,20 +20,6 @@
 #define INGEST_DLQ_WAIT_MS   10000
 #define INGEST_RETRY_BASE_MS 100
 
-int64_t ingest_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t ingest_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -49,7 +35,7 @@ static void set_last_error(ingest_pipeline *p, const char *err)
 {
     pthread_mutex_lock(&p->lock);
     snprintf(p->last_error, sizeof(p->last_error), "%s", err);
-    p->last_error_ms = ingest_now_ms();
+    p->last_error_ms = gg_time_wall_ms();
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -238,7 +224,7 @@ static int take_one(ingest_ctx *ctx, int wait_ms)
     if (b->n == b->cap || gg_kafka_consumer_poll(p->consumer, &m, 1, wait_ms) == 0)
         return 0;
     gg_counter_add(ctx->m.consumed, 1);
-    ingest_batch_add(p->filling, m, ingest_mono_ms());
+    ingest_batch_add(p->filling, m, gg_time_mono_ms());
     return 1;
 }
 
@@ -250,7 +236,7 @@ static void fill(ingest_ctx *ctx)
     const ingest_batch *b = p->filling;
     int64_t wait = p->inflight ? INGEST_BUSY_POLL_MS : INGEST_IDLE_POLL_MS;
     if (b->n > 0) {
-        int64_t left = b->first_ms + ctx->cfg.batch_linger_ms - ingest_mono_ms();
+        int64_t left = b->first_ms + ctx->cfg.batch_linger_ms - gg_time_mono_ms();
         wait = left < 0 ? 0 : left < wait ? left : wait;
     }
     if (b->n >= b->cap || !take_one(ctx, (int)wait))
@@ -263,7 +249,7 @@ static int due(const ingest_ctx *ctx)
 {
     const ingest_batch *b = ctx->pipe.filling;
     return b->n >= b->cap ||
-           (b->n > 0 && ingest_mono_ms() - b->first_ms >= ctx->cfg.batch_linger_ms);
+           (b->n > 0 && gg_time_mono_ms() - b->first_ms >= ctx->cfg.batch_linger_ms);
 }
 
 /* Waits out one backoff delay while still serving the consumer: rebalances run inside its polls
@@ -271,8 +257,8 @@ static int due(const ingest_ctx *ctx)
 static void backoff_wait(ingest_ctx *ctx)
 {
     ingest_pipeline *p = &ctx->pipe;
-    int64_t until = ingest_mono_ms() + gg_backoff_next(&p->backoff);
-    for (int64_t left; !stopping(p) && (left = until - ingest_mono_ms()) > 0;) {
+    int64_t until = gg_time_mono_ms() + gg_backoff_next(&p->backoff);
+    for (int64_t left; !stopping(p) && (left = until - gg_time_mono_ms()) > 0;) {
         int step = left > INGEST_IDLE_POLL_MS ? INGEST_IDLE_POLL_MS : (int)left;
         if (!take_one(ctx, step) && p->filling->n == p->filling->cap)
             sleep_ms(step);
@@ -310,9 +296,9 @@ static void step(ingest_ctx *ctx)
         else if (next)
             ingest_store_cancel(next); /* the batch waits behind the held one */
     } else if (p->filling->n == 0 && !p->inflight && !p->indexes_ok &&
-               ingest_mono_ms() >= p->next_index_try_ms) {
+               gg_time_mono_ms() >= p->next_index_try_ms) {
         if (ensure_indexes(ctx, err, sizeof(err)) != 0)
-            p->next_index_try_ms = ingest_mono_ms() + ctx->cfg.retry_max_ms;
+            p->next_index_try_ms = gg_time_mono_ms() + ctx->cfg.retry_max_ms;
     }
 }
 
@@ -331,7 +317,7 @@ static void drain(ingest_ctx *ctx)
     for (int i = 0; i < 2; i++) {
         ingest_batch *b = order[i];
         while (b && b->n > 0) {
-            int64_t left = deadline - ingest_mono_ms();
+            int64_t left = deadline - gg_time_mono_ms();
             if (left < ctx->store_timeout_ms) {
                 gg_warn(&ctx->svc.log,
                         "shutdown deadline reached; unsettled messages will be redelivered",
@@ -345,7 +331,7 @@ static void drain(ingest_ctx *ctx)
             if (settle_sync(ctx, b, wait, err, sizeof(err)) == 0)
                 break;
             int64_t delay = gg_backoff_next(&p->backoff);
-            sleep_ms(delay < deadline - ingest_mono_ms() ? delay : 0);
+            sleep_ms(delay < deadline - gg_time_mono_ms() ? delay : 0);
         }
     }
 }
@@ -356,7 +342,7 @@ static void *pipeline_main(void *arg)
     ingest_pipeline *p = &ctx->pipe;
     char err[256];
     if (ensure_indexes(ctx, err, sizeof(err)) != 0)
-        p->next_index_try_ms = ingest_mono_ms() + INGEST_RETRY_BASE_MS;
+        p->next_index_try_ms = gg_time_mono_ms() + INGEST_RETRY_BASE_MS;
     while (!stopping(p)) {
         gg_gauge_set(ctx->m.lag, (double)gg_kafka_consumer_total_lag(p->consumer));
         if (p->held)
@@ -454,7 +440,7 @@ void ingest_pipeline_stop(ingest_ctx *ctx)
     ingest_pipeline *p = &ctx->pipe;
     if (p->running) {
         if (!atomic_load(&p->stop))
-            ingest_pipeline_request_stop(ctx, ingest_mono_ms());
+            ingest_pipeline_request_stop(ctx, gg_time_mono_ms());
         pthread_join(p->thread, NULL);
         p->running = 0;
     }

@@ -170,7 +170,7 @@ static void settle_stored(ingest_write *j, ingest_entry *e, int duplicate, int64
 /* Settles each document of the write by what the reply says about it. */
 static void settle_reply(ingest_write *j)
 {
-    int64_t now_ms = ingest_now_ms();
+    int64_t now_ms = gg_time_wall_ms();
     ingest_doc_result *res = calloc(j->nslots, sizeof(*res));
     if (!res) {
         snprintf(j->first_error, sizeof(j->first_error), "out of memory");
@@ -198,7 +198,7 @@ static void settle_reply(ingest_write *j)
 /* Adds every pending reading to the bulk operation. */
 static void fill_bulk(ingest_write *j)
 {
-    int64_t now_ms = ingest_now_ms();
+    int64_t now_ms = gg_time_wall_ms();
     for (size_t i = 0; i < j->b->n; i++) {
         ingest_entry *e = &j->b->entries[i];
         if (e->state != INGEST_ENTRY_STORE)
@@ -261,10 +261,10 @@ void ingest_store_run(ingest_write *j)
         j->ok = true;
         return;
     }
-    int64_t t0 = ingest_mono_ms();
+    int64_t t0 = gg_time_mono_ms();
     bson_destroy(&j->reply); /* execute initialises it again, always */
     j->ok = mongoc_bulk_operation_execute(j->bulk, &j->reply, &j->error) != 0;
-    gg_histogram_observe(j->ctx->m.batch_seconds, (double)(ingest_mono_ms() - t0) / 1000.0);
+    gg_histogram_observe(j->ctx->m.batch_seconds, (double)(gg_time_mono_ms() - t0) / 1000.0);
     gg_histogram_observe(j->ctx->m.batch_docs, (double)j->nslots);
 }
 

@@ -2,6 +2,7 @@
  * blocks for the store's round trip; running it here lets the pipeline poll and parse the next
  * batch meanwhile, which is what keeps the store busy all the time. */
 #include "ingest.h"
+#include "gg_time.h"
 
 #include <errno.h>
 #include <time.h>
@@ -28,11 +29,7 @@ static void *writer_main(void *arg)
 
 int ingest_writer_start(ingest_writer *w)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    gg_time_cond_init(&w->cond); /* deadlines must not jump with the wall clock */
     pthread_mutex_init(&w->lock, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
         return -1;
@@ -67,13 +64,7 @@ void ingest_writer_submit(ingest_writer *w, ingest_write *job)
 ingest_write *ingest_writer_collect(ingest_writer *w, int timeout_ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    gg_time_deadline(&until, timeout_ms);
     ingest_write *done = NULL;
     pthread_mutex_lock(&w->lock);
     while (w->job && !w->finished && timeout_ms != 0) {

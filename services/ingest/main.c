@@ -124,15 +124,15 @@ static int ingest_start(ingest_ctx *ctx)
  * which can take a server selection timeout when the store is gone. */
 static void ingest_stop(ingest_ctx *ctx)
 {
-    int64_t end = ingest_mono_ms() + ctx->cfg.base.shutdown_timeout_ms;
-    int64_t floor = ingest_mono_ms() + ctx->cfg.base.shutdown_timeout_ms / 4;
+    int64_t end = gg_time_mono_ms() + ctx->cfg.base.shutdown_timeout_ms;
+    int64_t floor = gg_time_mono_ms() + ctx->cfg.base.shutdown_timeout_ms / 4;
     int64_t deadline = end - ctx->store_timeout_ms - 250;
     gg_service_drain(&ctx->svc);
     ingest_pipeline_request_stop(ctx, deadline > floor ? deadline : floor);
     gg_health_stop(ctx->svc.health);
     ingest_pipeline_stop(ctx);
     if (ctx->producer) {
-        int64_t left = end - ingest_mono_ms();
+        int64_t left = end - gg_time_mono_ms();
         gg_kafka_producer_flush(ctx->producer, left > 0 ? (int)left : 0);
         gg_kafka_producer_destroy(ctx->producer);
     }
