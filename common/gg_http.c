@@ -85,7 +85,7 @@ int gg_http_route_query(gg_http_server *s, const char *method, const char *patte
     return 0;
 }
 
-static bool content_type_is_json(const char *ct)
+bool gg_http_is_json_type(const char *ct)
 {
     if (!ct)
         return false;
@@ -136,7 +136,7 @@ static bool find_nul(const json_t *j, char *ptr, size_t n, size_t at)
  * then. */
 static bool prepare_json_body(gg_http_req *req)
 {
-    if (!content_type_is_json(gg_http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+    if (!gg_http_is_json_type(gg_http_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
         gg_http_reply_problem(req, 415, "unsupported-media-type",
                               "the request body must be application/json");
         return false;

@@ -82,6 +82,10 @@ const char *gg_http_request_id(const gg_http_req *req);
 const char *gg_http_body(const gg_http_req *req, size_t *len);
 json_t *
 gg_http_json(const gg_http_req *req); /* parsed body of GG_HTTP_JSON_BODY routes; borrowed */
+/* Whether a Content-Type names JSON: application/json or a structured "+json" type, with any
+ * parameters after ';'. The one rule of GG_HTTP_JSON_BODY routes and of handlers that parse their
+ * body themselves. */
+bool gg_http_is_json_type(const char *content_type);
 /* "Authorization: Bearer <token>" equals token (compared in constant time); false when token is
  * NULL or empty, so an unset token never opens an endpoint. */
 bool gg_http_bearer_ok(const gg_http_req *req, const char *token);
@@ -102,6 +106,10 @@ void gg_http_reply_empty(gg_http_req *req, unsigned status);
 /* application/problem+json: {type, title, status, detail, instance, request_id}. slug names the
  * problem type ("not-found" -> "urn:gridgate:problem:not-found"). */
 void gg_http_reply_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail);
+/* The same with extension members (RFC 9457 section 3.2), e.g. {"field": ...} or {"items": [...]}:
+ * an object, stolen, may be NULL; members that clash with the standard ones are dropped. */
+void gg_http_reply_problem_with(gg_http_req *req, unsigned status, const char *slug,
+                                const char *detail, json_t *extra);
 void gg_http_reply_problemf(gg_http_req *req, unsigned status, const char *slug, const char *fmt,
                             ...) __attribute__((format(printf, 4, 5)));
 

@@ -303,7 +303,8 @@ static json_t *client_text(const char *s)
     return v;
 }
 
-void gg_http_reply_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail)
+void gg_http_reply_problem_with(gg_http_req *req, unsigned status, const char *slug,
+                                const char *detail, json_t *extra)
 {
     char type[96];
     snprintf(type, sizeof(type), "urn:gridgate:problem:%s", slug ? slug : "error");
@@ -311,7 +312,15 @@ void gg_http_reply_problem(gg_http_req *req, unsigned status, const char *slug, 
                           status_title(status), "status", (int)status, "detail",
                           client_text(detail ? detail : status_title(status)), "instance",
                           client_text(req->path), "request_id", req->request_id);
+    if (p && json_is_object(extra))
+        json_object_update_missing(p, extra);
+    json_decref(extra);
     reply_json_typed(req, status, p, "application/problem+json");
+}
+
+void gg_http_reply_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail)
+{
+    gg_http_reply_problem_with(req, status, slug, detail, NULL);
 }
 
 void gg_http_reply_problemf(gg_http_req *req, unsigned status, const char *slug, const char *fmt,

@@ -1,7 +1,6 @@
 /* analytics_api: routes, authentication, errors and the job endpoints (see analytics_api.h). */
 #include "analytics_api.h"
 
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,33 +14,11 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX     1000
 
-/* A problem+json answer; extra (stolen, may be NULL) adds its members to the problem. */
-static void problem_with(gg_http_req *req, unsigned status, const char *slug, const char *detail,
-                         json_t *extra)
-{
-    char type[96];
-    snprintf(type, sizeof(type), "urn:gridgate:problem:%s", slug);
-    const char *title = MHD_get_reason_phrase_for(status);
-    json_t *p =
-        json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", type, "title",
-                  title && *title ? title : "Error", "status", (int)status, "detail", detail,
-                  "instance", gg_http_path(req), "request_id", gg_http_request_id(req));
-    if (p && extra)
-        json_object_update(p, extra);
-    json_decref(extra);
-    char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(p);
-    if (!text) {
-        gg_http_reply_problem(req, 500, "internal", "out of memory");
-        return;
-    }
-    gg_http_reply_bytes(req, status, "application/problem+json", text, strlen(text));
-}
-
 void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail,
                            const char *field)
 {
-    problem_with(req, status, slug, detail, field ? json_pack("{s:s}", "field", field) : NULL);
+    gg_http_reply_problem_with(req, status, slug, detail,
+                               field ? json_pack("{s:s}", "field", field) : NULL);
 }
 
 static void invalid(gg_http_req *req, const char *slug, const char *field, const char *why)
@@ -153,8 +130,8 @@ static void waited_in_vain(gg_http_req *req, const char *id, analytics_job_state
     bool failed = state == AJ_FAILED;
     snprintf(detail, sizeof(detail), "job %s %s; its error is in job.error", id,
              failed ? "failed" : "was killed");
-    problem_with(req, failed ? 422 : 409, failed ? "job-failed" : "job-killed", detail,
-                 json_pack("{s:o}", "job", view));
+    gg_http_reply_problem_with(req, failed ? 422 : 409, failed ? "job-failed" : "job-killed",
+                               detail, json_pack("{s:o}", "job", view));
 }
 
 void analytics_api_answer_job(analytics_ctx *ctx, gg_http_req *req, const char *id,

@@ -35,17 +35,6 @@ static int uuid_v4(char out[GG_RECORD_UUID_LEN + 1])
     return 0;
 }
 
-static int json_content_type(const char *ct)
-{
-    if (!ct)
-        return 0;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && ct[n - 1] == ' ')
-        n--;
-    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-           (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
-}
-
 /* Copies member name of from into to, when from has it. */
 static void copy_member(json_t *to, const char *to_name, const json_t *from, const char *name)
 {
@@ -126,24 +115,6 @@ static json_t *item_result(size_t index, const ingest_post_item *it, const gg_ka
                      "correlation_id", it->rec.correlation_id);
 }
 
-/* problem+json with the per-item results as an extension member. */
-static void reply_problem_items(gg_http_req *req, unsigned status, const char *slug,
-                                const char *title, const char *detail, json_t *items)
-{
-    char type[96];
-    snprintf(type, sizeof(type), "urn:gridgate:problem:%s", slug);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "type", type, "title", title,
-                          "status", (int)status, "detail", detail, "instance", gg_http_path(req),
-                          "request_id", gg_http_request_id(req), "items", items);
-    char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(p);
-    if (!text) {
-        gg_http_reply_problem(req, 500, "internal", "out of memory");
-        return;
-    }
-    gg_http_reply_bytes(req, status, "application/problem+json", text, strlen(text));
-}
-
 /* Produces the good items and answers. */
 static void produce_and_reply(ingest_ctx *ctx, gg_http_req *req, ingest_post_item *items, size_t n)
 {
@@ -179,14 +150,14 @@ static void produce_and_reply(ingest_ctx *ctx, gg_http_req *req, ingest_post_ite
     gg_counter_add(ctx->m.posted_accepted, ok);
     gg_counter_add(ctx->m.posted_rejected, n - good);
     if (good == 0) {
-        reply_problem_items(req, 400, "invalid-body", "Bad Request", "no item is a valid reading",
-                            results);
+        gg_http_reply_problem_with(req, 400, "invalid-body", "no item is a valid reading",
+                                   json_pack("{s:o}", "items", results));
     } else if (ok == 0) {
         gg_health_report(ctx->dep_kafka, false, err);
         gg_http_add_header(req, "Retry-After", "1");
-        reply_problem_items(req, 503, "kafka-unavailable", "Service Unavailable",
-                            "Kafka did not acknowledge the readings; nothing was accepted",
-                            results);
+        gg_http_reply_problem_with(req, 503, "kafka-unavailable",
+                                   "Kafka did not acknowledge the readings; nothing was accepted",
+                                   json_pack("{s:o}", "items", results));
     } else {
         gg_http_reply_json(req, 202,
                            json_pack("{s:I, s:I, s:I, s:o}", "accepted", (json_int_t)ok, "rejected",
@@ -248,7 +219,7 @@ void ingest_post_readings(gg_http_req *req, void *ud)
         gg_http_reply_problem(req, 401, "unauthorized", "a valid bearer token is required");
         return;
     }
-    if (!json_content_type(gg_http_header(req, "Content-Type"))) {
+    if (!gg_http_is_json_type(gg_http_header(req, "Content-Type"))) {
         gg_http_reply_problem(req, 415, "unsupported-media-type",
                               "the body must be application/json");
         return;

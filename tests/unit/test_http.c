@@ -35,6 +35,15 @@ static void h_echo(gg_http_req *req, void *ud)
     gg_http_reply_json(req, 201, json_incref(gg_http_json(req)));
 }
 
+/* A problem with members of its own; the standard members are the layer's, never overridden. */
+static void h_problem_extra(gg_http_req *req, void *ud)
+{
+    (void)ud;
+    gg_http_reply_problem_with(req, 422, "invalid-body", "words[2] is empty",
+                               json_pack("{s:s, s:[i], s:s, s:i}", "field", "words[2]", "items",
+                                         7, "type", "urn:evil", "status", 200));
+}
+
 static void h_silent(gg_http_req *req, void *ud)
 {
     (void)req;
@@ -97,6 +106,7 @@ static int setup(void **state)
                      0);
     assert_int_equal(gg_http_route(f->srv, "POST", "/v1/echo", GG_HTTP_JSON_BODY, h_echo, NULL), 0);
     assert_int_equal(gg_http_route(f->srv, "GET", "/silent", 0, h_silent, NULL), 0);
+    assert_int_equal(gg_http_route(f->srv, "GET", "/v1/problem", 0, h_problem_extra, NULL), 0);
     assert_int_equal(gg_http_route_query(f->srv, "GET", "/limit", "limit", 0, h_limit, NULL), 0);
     assert_int_equal(gg_http_route(f->srv, "GET", "/secret", 0, h_secret, "s3cret"), 0);
     assert_int_equal(gg_http_route(f->srv, "GET", "/defer", 0, h_defer, NULL), 0);
@@ -205,6 +215,37 @@ static void test_nul_in_json_string_is_422_not_400(void **state)
     assert_non_null(strstr(r.body, "/a/1/q"));
     get(*state, "POST", "/v1/echo", hdrs, "{\"a\\u0000b\":1}", &r);
     assert_int_equal(r.status, 422);
+}
+
+static void test_problem_with_extra_members(void **state)
+{
+    static tc_response r;
+    get(*state, "GET", "/v1/problem", NULL, NULL, &r);
+    assert_int_equal(r.status, 422);
+    json_t *p = json_loads(r.body, 0, NULL);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "field")), "words[2]");
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(p, "items"), 0)), 7);
+    assert_string_equal(json_string_value(json_object_get(p, "type")),
+                        "urn:gridgate:problem:invalid-body");
+    assert_int_equal(json_integer_value(json_object_get(p, "status")), 422);
+    assert_non_null(json_object_get(p, "request_id"));
+    json_decref(p);
+}
+
+/* The one media-type rule of every JSON body: application/json or a structured +json type, any
+ * parameters after ";". */
+static void test_json_media_types(void **state)
+{
+    (void)state;
+    assert_true(gg_http_is_json_type("application/json"));
+    assert_true(gg_http_is_json_type("Application/JSON ; charset=utf-8"));
+    assert_true(gg_http_is_json_type("application/merge-patch+json"));
+    assert_false(gg_http_is_json_type("x+json"));
+    assert_false(gg_http_is_json_type("text/plain"));
+    assert_false(gg_http_is_json_type("application/jsonx"));
+    assert_false(gg_http_is_json_type(""));
+    assert_false(gg_http_is_json_type(NULL));
 }
 
 static void test_body_over_limit_is_413(void **state)
@@ -397,6 +438,8 @@ int main(void)
         cmocka_unit_test(test_wrong_media_type_is_415),
         cmocka_unit_test(test_invalid_json_is_400),
         cmocka_unit_test(test_nul_in_json_string_is_422_not_400),
+        cmocka_unit_test(test_problem_with_extra_members),
+        cmocka_unit_test(test_json_media_types),
         cmocka_unit_test(test_body_over_limit_is_413),
         cmocka_unit_test(test_request_id_echoed),
         cmocka_unit_test(test_request_id_generated_when_absent_or_unsafe),
