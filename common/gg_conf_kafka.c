@@ -9,7 +9,7 @@ int gg_conf_check_kafka(const char *brokers, const gg_conf_props *kafka_props, c
     char reason[GG_CONF_WHY_MAX];
     gg_kafka_conf conf = {
         .brokers = brokers,
-        .props = kafka_props ? (const gg_kafka_prop *)kafka_props->items : NULL,
+        .props = kafka_props ? kafka_props->items : NULL,
         .nprops = kafka_props ? kafka_props->count : 0,
     };
     if (gg_kafka_conf_check(&conf, reason, sizeof(reason)) == 0)

@@ -88,10 +88,10 @@ static const char *quote(char *buf, size_t len, const char *s, size_t slen)
 static int props_set(gg_conf_props *p, const char *name, size_t namelen, const char *value)
 {
     char *v = strdup(value), *n = NULL;
-    gg_conf_prop *items = NULL;
+    gg_prop *items = NULL;
     for (size_t i = 0; v && i < p->count; i++) {
         if (strlen(p->items[i].name) == namelen && !memcmp(p->items[i].name, name, namelen)) {
-            free(p->items[i].value);
+            free((char *)p->items[i].value);
             p->items[i].value = v;
             return 0;
         }
@@ -99,7 +99,7 @@ static int props_set(gg_conf_props *p, const char *name, size_t namelen, const c
     if (v && (n = strndup(name, namelen)) &&
         (items = realloc(p->items, (p->count + 1) * sizeof(*items)))) {
         p->items = items;
-        p->items[p->count++] = (gg_conf_prop){n, v};
+        p->items[p->count++] = (gg_prop){n, v};
         return 0;
     }
     free(v);
@@ -428,8 +428,8 @@ void gg_conf_free(const gg_conf_opt *opts, size_t nopts, void *settings, gg_conf
         memcpy(field, &s, sizeof(s));
     }
     for (size_t i = 0; kafka_props && i < kafka_props->count; i++) {
-        free(kafka_props->items[i].name);
-        free(kafka_props->items[i].value);
+        free((char *)kafka_props->items[i].name);
+        free((char *)kafka_props->items[i].value);
     }
     if (kafka_props) {
         free(kafka_props->items);

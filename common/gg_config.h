@@ -45,14 +45,16 @@ typedef struct gg_conf_opt {
     unsigned flags;      /* GG_CONF_SECRET, GG_CONF_REQUIRED */
 } gg_conf_opt;
 
-/* Kafka properties passed through untouched to librdkafka (security.protocol, sasl.* ...). */
-typedef struct gg_conf_prop {
-    char *name;
-    char *value;
-} gg_conf_prop;
+/* A property passed through untouched, e.g. the librdkafka one {"security.protocol", "SASL_SSL"}:
+ * one type whether it comes from the configuration (gg_conf_props owns the strings then) or from
+ * code (gg_kafka_conf.props). */
+typedef struct gg_prop {
+    const char *name;
+    const char *value;
+} gg_prop;
 
 typedef struct gg_conf_props {
-    gg_conf_prop *items;
+    gg_prop *items;
     size_t count;
 } gg_conf_props;
 

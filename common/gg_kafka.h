@@ -35,15 +35,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gg_config.h" /* gg_prop */
 #include "gg_log.h"
 
 #define GG_KAFKA_STATS_INTERVAL_MS 5000
-
-/* A librdkafka configuration property, e.g. {"security.protocol", "SASL_SSL"}. */
-typedef struct gg_kafka_prop {
-    const char *name;
-    const char *value;
-} gg_kafka_prop;
 
 /* Strings are copied by librdkafka when the handle is made; the struct need not outlive it. */
 typedef struct gg_kafka_conf {
@@ -56,7 +51,7 @@ typedef struct gg_kafka_conf {
                               negative = off */
     /* Pass-through librdkafka properties, applied last so they override every default above
      * (security.protocol, sasl.*, ssl.*, session.timeout.ms ...). */
-    const gg_kafka_prop *props;
+    const gg_prop *props;
     size_t nprops;
 } gg_kafka_conf;
 
@@ -193,5 +188,9 @@ void gg_kafka_producer_destroy(gg_kafka_producer *p);
 /* Readiness probe: one metadata round trip on an existing consumer or producer handle. Returns 0
  * when a broker answered within timeout_ms, -1 with the reason in err otherwise. */
 int gg_kafka_probe(rd_kafka_t *rk, int timeout_ms, char *err, size_t errlen);
+/* The same as a gg_health probe (gg_health_add(h, "kafka", gg_kafka_producer_probe, producer)):
+ * ud is a gg_kafka_producer, the answer is awaited GG_KAFKA_PROBE_TIMEOUT_MS at most. */
+#define GG_KAFKA_PROBE_TIMEOUT_MS 2000
+int gg_kafka_producer_probe(void *ud, char *err, size_t errlen);
 
 #endif

@@ -108,7 +108,7 @@ static int conf_set(rd_kafka_conf_t *rc, const char *name, const char *value, ch
     return 0;
 }
 
-rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_kafka_prop *defaults,
+rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_prop *defaults,
                                      size_t ndefaults, gg_kafka_base *base, char *err,
                                      size_t errlen)
 {

@@ -205,7 +205,7 @@ static rd_kafka_conf_t *consumer_conf(gg_kafka_consumer *c, const gg_kafka_conf 
                    : conf->stats_interval_ms < 0 ? 0
                                                  : conf->stats_interval_ms;
     snprintf(stats, sizeof(stats), "%d", interval);
-    const gg_kafka_prop defaults[] = {
+    const gg_prop defaults[] = {
         {"group.id", conf->group_id},      {"enable.auto.commit", "true"},
         {"auto.offset.reset", "earliest"}, {"enable.partition.eof", "false"},
         {"statistics.interval.ms", stats}, {GG_KAFKA_FORCED_PROP, "false"},

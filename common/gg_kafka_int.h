@@ -30,7 +30,7 @@ void gg_kafka_errf(char *err, size_t errlen, const char *fmt, ...)
 /* Builds a configuration: brokers and client id from conf, then defaults, then conf->props,
  * with gg_log routing and base as opaque. Returns NULL with the offending property named in
  * err. */
-rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_kafka_prop *defaults,
+rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_prop *defaults,
                                      size_t ndefaults, gg_kafka_base *base, char *err,
                                      size_t errlen);
 

@@ -142,7 +142,7 @@ static void producer_free(gg_kafka_producer *p)
 gg_kafka_producer *gg_kafka_producer_new(const gg_kafka_conf *conf, gg_log *log, gg_kafka_dr_fn dr,
                                          void *dr_opaque, char *err, size_t errlen)
 {
-    static const gg_kafka_prop defaults[] = {
+    static const gg_prop defaults[] = {
         {"enable.idempotence", "true"},
         {"acks", "all"},
         /* Small: REST callers wait for the acknowledgement, but a few ms still batch bursts. */
@@ -355,4 +355,9 @@ rd_kafka_resp_err_t gg_kafka_producer_send_sync(gg_kafka_producer *p, const char
     if (e)
         gg_kafka_errf(err, errlen, "kafka delivery: %s", rd_kafka_err2str(e));
     return e;
+}
+
+int gg_kafka_producer_probe(void *ud, char *err, size_t errlen)
+{
+    return gg_kafka_probe(gg_kafka_producer_handle(ud), GG_KAFKA_PROBE_TIMEOUT_MS, err, errlen);
 }

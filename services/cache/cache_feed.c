@@ -172,7 +172,7 @@ static void on_revoke(gg_kafka_consumer *c, const rd_kafka_topic_partition_list_
 cache_feed *cache_feed_new(cache_ctx *ctx, const cache_feed_conf *conf, char *err, size_t errlen)
 {
     cache_feed *f = calloc(1, sizeof(*f));
-    gg_kafka_prop *props = calloc(ctx->kafka_props.count + conf->nextra + 1, sizeof(*props));
+    gg_prop *props = calloc(ctx->kafka_props.count + conf->nextra + 1, sizeof(*props));
     if (!f || !props || !(f->items = calloc(FEED_CAP, sizeof(*f->items)))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -183,8 +183,7 @@ cache_feed *cache_feed_new(cache_ctx *ctx, const cache_feed_conf *conf, char *er
     gg_backoff_init(&f->backoff, 100, 1000);
     size_t np = 0;
     for (size_t i = 0; i < ctx->kafka_props.count; i++)
-        props[np++] =
-            (gg_kafka_prop){ctx->kafka_props.items[i].name, ctx->kafka_props.items[i].value};
+        props[np++] = ctx->kafka_props.items[i];
     for (size_t i = 0; i < conf->nextra; i++)
         props[np++] = conf->extra[i];
     gg_kafka_conf kconf = {

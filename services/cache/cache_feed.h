@@ -23,10 +23,10 @@
 typedef struct cache_feed cache_feed;
 
 typedef struct cache_feed_conf {
-    const char *group;          /* consumer group */
-    bool mark_done;             /* false: never store offsets (a throw-away replay group) */
-    atomic_bool *stop;          /* set when the service stops */
-    const gg_kafka_prop *extra; /* properties on top of the service's */
+    const char *group;    /* consumer group */
+    bool mark_done;       /* false: never store offsets (a throw-away replay group) */
+    atomic_bool *stop;    /* set when the service stops */
+    const gg_prop *extra; /* properties on top of the service's */
     size_t nextra;
 } cache_feed_conf;
 

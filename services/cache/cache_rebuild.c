@@ -19,8 +19,8 @@ cache_feed *cache_rebuild_feed(cache_ctx *ctx, atomic_bool *stop, char *err, siz
         r = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)ctx;
     char group[300];
     snprintf(group, sizeof(group), "%s.rebuild.%016" PRIx64, ctx->cfg.kafka.group, r);
-    static const gg_kafka_prop extra[] = {{"enable.auto.commit", "false"},
-                                          {"auto.offset.reset", "earliest"}};
+    static const gg_prop extra[] = {{"enable.auto.commit", "false"},
+                                    {"auto.offset.reset", "earliest"}};
     cache_feed_conf conf = {.group = group,
                             .mark_done = false,
                             .stop = stop,

@@ -41,12 +41,6 @@ static const gg_conf_spec cache_spec = {
     "gridgate-cache", "Keeps the latest readings of every station in Redis and serves them.",
     cache_opts, CACHE_NOPTS, cache_validate};
 
-static int kafka_probe(void *ud, char *err, size_t errlen)
-{
-    cache_ctx *ctx = ud;
-    return gg_kafka_probe(gg_kafka_producer_handle(ctx->kafka_probe_handle), 2000, err, errlen);
-}
-
 static int cache_start(cache_ctx *ctx)
 {
     char err[512];
@@ -66,7 +60,7 @@ static int cache_start(cache_ctx *ctx)
     gg_kafka_conf kconf = {
         .brokers = ctx->cfg.kafka.brokers,
         .client_id = "gridgate-cache",
-        .props = (const gg_kafka_prop *)ctx->kafka_props.items,
+        .props = ctx->kafka_props.items,
         .nprops = ctx->kafka_props.count,
     };
     ctx->kafka_probe_handle =
@@ -76,7 +70,8 @@ static int cache_start(cache_ctx *ctx)
         return -1;
     }
     ctx->dep_redis = gg_health_add(ctx->svc.health, "redis", cache_redis_probe, ctx);
-    ctx->dep_kafka = gg_health_add(ctx->svc.health, "kafka", kafka_probe, ctx);
+    ctx->dep_kafka =
+        gg_health_add(ctx->svc.health, "kafka", gg_kafka_producer_probe, ctx->kafka_probe_handle);
     /* Without Kafka the values stop advancing but stay right: keep serving them. */
     gg_health_set_optional(ctx->dep_kafka);
     ctx->store = cache_store_new();

@@ -410,7 +410,7 @@ int ingest_pipeline_init(ingest_ctx *ctx, char *err, size_t errlen)
         .group_id = ctx->cfg.kafka.group,
         .topic = ctx->cfg.kafka.topic,
         .client_id = "gridgate-ingest",
-        .props = (const gg_kafka_prop *)ctx->kafka_props.items,
+        .props = ctx->kafka_props.items,
         .nprops = ctx->kafka_props.count,
     };
     p->consumer = gg_kafka_consumer_new(&kconf, &ctx->svc.log, on_revoke, ctx, err, errlen);

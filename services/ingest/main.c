@@ -66,12 +66,6 @@ static const gg_conf_spec ingest_spec = {
     "gridgate-ingest", "Consumes station readings from Kafka and stores them in MongoDB.",
     ingest_opts, INGEST_NOPTS, ingest_validate};
 
-static int kafka_probe(void *ud, char *err, size_t errlen)
-{
-    ingest_ctx *ctx = ud;
-    return gg_kafka_probe(gg_kafka_producer_handle(ctx->producer), 2000, err, errlen);
-}
-
 static char *dlq_topic_of(const ingest_settings *cfg)
 {
     if (cfg->dlq_topic && *cfg->dlq_topic)
@@ -102,7 +96,7 @@ static int ingest_start(ingest_ctx *ctx)
         .brokers = ctx->cfg.kafka.brokers,
         .topic = ctx->cfg.kafka.topic,
         .client_id = "gridgate-ingest",
-        .props = (const gg_kafka_prop *)ctx->kafka_props.items,
+        .props = ctx->kafka_props.items,
         .nprops = ctx->kafka_props.count,
     };
     ctx->producer = gg_kafka_producer_new(&kconf, &ctx->svc.log, NULL, NULL, err, sizeof(err));
@@ -112,7 +106,8 @@ static int ingest_start(ingest_ctx *ctx)
     }
     ingest_metrics_init(ctx);
     ctx->dep_mongo = gg_health_add(ctx->svc.health, "mongodb", ingest_store_probe, ctx);
-    ctx->dep_kafka = gg_health_add(ctx->svc.health, "kafka", kafka_probe, ctx);
+    ctx->dep_kafka =
+        gg_health_add(ctx->svc.health, "kafka", gg_kafka_producer_probe, ctx->producer);
     if (ingest_http_mount(ctx) != 0 || gg_service_start(&ctx->svc) != 0)
         return -1;
     return ingest_pipeline_start(ctx);

@@ -189,7 +189,7 @@ int main(int argc, char **argv)
     for (long st = 0; st < v.stations; st++)
         v.next_unseen[st] = st;
     char err[512];
-    const gg_kafka_prop props[] = {{"linger.ms", "0"}};
+    const gg_prop props[] = {{"linger.ms", "0"}};
     gg_kafka_conf conf = {.brokers = argv[1], .topic = argv[2], .props = props, .nprops = 1};
     gg_kafka_producer *p = gg_kafka_producer_new(&conf, NULL, NULL, NULL, err, sizeof(err));
     if (!p) {

@@ -33,7 +33,7 @@ typedef struct suite {
 /* The mock group coordinator holds a first JoinGroup for 3 s and drops members silent for
  * session.timeout.ms, so sessions must outlast that; after a member leaves it waits
  * session.timeout.ms - 1 s for the others, which the restart test goes through. */
-static const gg_kafka_prop group_props[] = {
+static const gg_prop group_props[] = {
     {"session.timeout.ms", "4000"},
     {"heartbeat.interval.ms", "1000"},
 };
@@ -114,10 +114,10 @@ static inline void produce(suite *s, const char *topic, int from, int n)
 }
 
 static inline gg_kafka_consumer *consumer(suite *s, const char *group, const char *topic,
-                                          const gg_kafka_prop *extra, size_t nextra, int stats_ms,
+                                          const gg_prop *extra, size_t nextra, int stats_ms,
                                           gg_kafka_revoke_fn hook, void *opaque)
 {
-    gg_kafka_prop props[8];
+    gg_prop props[8];
     size_t n = 0;
     for (size_t i = 0; i < sizeof(group_props) / sizeof(*group_props); i++)
         props[n++] = group_props[i];

@@ -144,23 +144,23 @@ static void test_check_kafka(void **state)
 {
     (void)state;
     char why[512];
-    gg_conf_prop good_items[] = {{"security.protocol", "SASL_SSL"}, {"sasl.mechanism", "PLAIN"}};
+    gg_prop good_items[] = {{"security.protocol", "SASL_SSL"}, {"sasl.mechanism", "PLAIN"}};
     gg_conf_props good = {good_items, 2};
     assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", &good, why, sizeof(why)), 0);
     assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", NULL, why, sizeof(why)), 0);
 
-    gg_conf_prop unknown_items[] = {{"no.such.property", "1"}};
+    gg_prop unknown_items[] = {{"no.such.property", "1"}};
     gg_conf_props unknown = {unknown_items, 1};
     assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", &unknown, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "no.such.property"));
     assert_non_null(strstr(why, "GRIDGATE_KAFKA_PROP_"));
 
-    gg_conf_prop bad_items[] = {{"security.protocol", "carrier-pigeon"}};
+    gg_prop bad_items[] = {{"security.protocol", "carrier-pigeon"}};
     gg_conf_props bad = {bad_items, 1};
     assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", &bad, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "security.protocol"));
 
-    gg_conf_prop forced_items[] = {{"enable.auto.offset.store", "true"}};
+    gg_prop forced_items[] = {{"enable.auto.offset.store", "true"}};
     gg_conf_props forced = {forced_items, 1};
     assert_int_equal(gg_conf_check_kafka("127.0.0.1:1", &forced, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "enable.auto.offset.store"));

@@ -24,6 +24,11 @@ DEAD = {
     "GRIDGATE_WEBHDFS_URL": "http://127.0.0.1:1/webhdfs/v1",
 }
 
+# libmongoc's load-time initialiser maps /dev/shm/mongoc-<pid> for its statistics tools and warns
+# on stderr, before main, when a process killed earlier with the same pid left the file behind
+# (the fault tests kill with SIGKILL). That line is the host's state, not the binary's output.
+QUIET_HOST = {"MONGOC_DISABLE_SHM": "1"}
+
 
 def binary(service):
     path = os.path.join(BIN_DIR, "gridgate-" + service)
@@ -34,7 +39,7 @@ def binary(service):
 
 def run(service, *args, env=None):
     """The binary with exactly env (plus the dead addresses), as a container would run it."""
-    full = dict(DEAD)
+    full = dict(DEAD, **QUIET_HOST)
     full.update(env or {})
     return subprocess.run([binary(service)] + list(args), env=full, capture_output=True,
                           text=True, timeout=30)
@@ -181,7 +186,7 @@ class Started:
     """A binary started with env, its stderr (JSON lines) collected by a reader thread."""
 
     def __init__(self, service, env):
-        full = dict(DEAD)
+        full = dict(DEAD, **QUIET_HOST)
         full.update(env)
         self.proc = subprocess.Popen([binary(service)], env=full, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)

@@ -40,8 +40,8 @@ static void h_problem_extra(gg_http_req *req, void *ud)
 {
     (void)ud;
     gg_http_reply_problem_with(req, 422, "invalid-body", "words[2] is empty",
-                               json_pack("{s:s, s:[i], s:s, s:i}", "field", "words[2]", "items",
-                                         7, "type", "urn:evil", "status", 200));
+                               json_pack("{s:s, s:[i], s:s, s:i}", "field", "words[2]", "items", 7,
+                                         "type", "urn:evil", "status", 200));
 }
 
 static void h_silent(gg_http_req *req, void *ud)

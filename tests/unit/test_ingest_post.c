@@ -11,7 +11,7 @@
 #include "ingest_post.h"
 
 #define READING(station)                                                                           \
-    "{\"station_id\":\"" station "\",\"temporal_aspect\":\"real_time\",\"modality\":1,"                \
+    "{\"station_id\":\"" station "\",\"temporal_aspect\":\"real_time\",\"modality\":1,"            \
     "\"unit\":\"MW\",\"created_at\":\"2026-12-05T01:02:03Z\"}"
 
 static json_t *items_of(const char *body, const char **slug)

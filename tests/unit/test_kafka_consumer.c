@@ -161,7 +161,7 @@ static void test_pause_resume(void **state)
 {
     suite *s = *state;
     enum { N = 20, M = 10, P = 2 };
-    static const gg_kafka_prop coop[] = {{"partition.assignment.strategy", "cooperative-sticky"}};
+    static const gg_prop coop[] = {{"partition.assignment.strategy", "cooperative-sticky"}};
     make_topic(s, "t-pause", P);
     gg_kafka_consumer *c = consumer(s, "g-pause", "t-pause", coop, 1, -1, NULL, NULL);
     gg_kafka_consumer_pause(c);

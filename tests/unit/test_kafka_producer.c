@@ -6,7 +6,7 @@
 /* The consumer, and unless consumer_only also the producer, refuse name=value and say why. */
 static void expect_rejected(suite *s, const char *name, const char *value, int consumer_only)
 {
-    gg_kafka_prop props[] = {{name, value}};
+    gg_prop props[] = {{name, value}};
     gg_kafka_conf conf = {
         .brokers = s->brokers, .group_id = "g-bad", .topic = "t-bad", .props = props, .nprops = 1};
     char err[512] = "";
@@ -37,7 +37,7 @@ static void test_bad_property_is_named(void **state)
 
 static gg_kafka_producer *dead_producer(gg_log *log)
 {
-    static const gg_kafka_prop quick[] = {{"reconnect.backoff.ms", "50"}};
+    static const gg_prop quick[] = {{"reconnect.backoff.ms", "50"}};
     gg_kafka_conf conf = {.brokers = "127.0.0.1:1", .topic = "t-dead", .props = quick, .nprops = 1};
     char err[512] = "";
     gg_kafka_producer *p = gg_kafka_producer_new(&conf, log, NULL, NULL, err, sizeof(err));
