@@ -35,9 +35,10 @@ def podman(*args, check=True, timeout=120):
     return r
 
 
-def local_values(stack, run, ports):
-    """What the play changes from the chart's defaults: where the images and the stack are, and
-    this run's own topic, groups, database and key prefix (the stack is shared)."""
+def local_values(stack, run, ports, tokens):
+    """What the play changes from the chart's defaults: where the images and the stack are,
+    this run's own topic, groups, database and key prefix (the stack is shared), and tokens:
+    shared ones at the top, analytics' own API token in its own Secret."""
     return {
         "image": {"registry": "localhost", "tag": os.environ["GG_IMAGE_TAG"], "pullPolicy": "Never"},
         "config": {
@@ -48,13 +49,14 @@ def local_values(stack, run, ports):
             "hadoopUser": stack["GRIDGATE_HADOOP_USER"],
         },
         "secrets": {"mongoUri": stack["GRIDGATE_MONGO_URI"], "redisUrl": stack["GRIDGATE_REDIS_URL"],
-                    "apiToken": uuid.uuid4().hex, "adminToken": uuid.uuid4().hex},
+                    "apiToken": tokens["shared"], "adminToken": uuid.uuid4().hex},
         # Host networking: each service listens on a free loopback port of this machine, one
         # replica each (two would share the port).
         **{s: {"port": ports[s], "replicaCount": 1, "autoscaling": {"enabled": False},
                "extraEnv": {"GRIDGATE_LISTEN": f"127.0.0.1:{ports[s]}",
                             **({"GRIDGATE_REDIS_PREFIX": f"{run}:"} if s == "cache" else {})},
-               **({"kafkaGroup": f"{run}-{s}"} if s != "analytics" else {})}
+               **({"kafkaGroup": f"{run}-{s}"} if s != "analytics" else {}),
+               **({"secrets": {"apiToken": tokens["analytics"]}} if s == "analytics" else {})}
            for s in SERVICES},
     }
 
@@ -70,12 +72,12 @@ def render(values_file, release):
 
 def for_podman(docs):
     """The render as podman 4.3's kube play takes it: Deployments and ConfigMaps only, on the
-    host's network without port mappings, and the Secret's values inlined as env (podman 4.3
-    mishandles Secret objects)."""
-    secret, probes = {}, []
+    host's network without port mappings, and each service's Secret's values inlined as env
+    (podman 4.3 mishandles Secret objects)."""
+    secrets, probes = {}, []
     for d in docs:
         if d["kind"] == "Secret":
-            secret.update(d.get("stringData") or {})
+            secrets[d["metadata"]["name"]] = d.get("stringData") or {}
     out = []
     for d in docs:
         if d["kind"] == "ConfigMap":
@@ -90,10 +92,10 @@ def for_podman(docs):
                     ref = (e.get("valueFrom") or {}).get("secretKeyRef")
                     if ref is None:
                         env.append(e)
-                    elif ref["key"] in secret:
-                        env.append({"name": e["name"], "value": secret[ref["key"]]})
+                    elif ref["key"] in secrets.get(ref["name"], {}):
+                        env.append({"name": e["name"], "value": secrets[ref["name"]][ref["key"]]})
                     else:
-                        assert ref.get("optional"), f"Secret lacks required {ref['key']}"
+                        assert ref.get("optional"), f"{ref['name']} lacks required {ref['key']}"
                 c["env"] = env
                 # podman 4.3 turns probes into health checks that run curl inside the image
                 # (which has none) from systemd timers: the test asks the probes' paths itself.
@@ -147,7 +149,8 @@ def played(tmp_path_factory):
     ports = {s: free_port() for s in SERVICES}
     work = tmp_path_factory.mktemp("play")
     values = work / "values.yaml"
-    values.write_text(yaml.safe_dump(local_values(stack, run, ports)))
+    tokens = {"shared": uuid.uuid4().hex, "analytics": uuid.uuid4().hex}
+    values.write_text(yaml.safe_dump(local_values(stack, run, ports, tokens)))
     docs, probes = for_podman(render(str(values), run))
     play = work / "play.yaml"
     play.write_text(yaml.safe_dump_all(docs, sort_keys=False))
@@ -173,7 +176,8 @@ def played(tmp_path_factory):
             pytest.fail(f"not ready {READY_TIMEOUT} s after kube play: {sorted(pending)}")
         to_ready = time.monotonic() - start
         print(f"\ncontainer: play to all ready: {to_ready:.1f} s", flush=True)
-        yield {"stack": stack, "run": run, "ports": ports, "names": names, "probes": probes}
+        yield {"stack": stack, "run": run, "ports": ports, "names": names, "probes": probes,
+               "tokens": tokens}
     finally:
         podman("kube", "down", str(play), check=False, timeout=300)
         # The pods' emptyDir, a named volume in podman 4.3 that kube down leaves behind.
@@ -287,3 +291,13 @@ def test_every_dependency_of_every_container_is_up(played):
         assert status == 200 and doc["status"] == "ready", (svc, doc)
         assert doc["dependencies"], (svc, doc)
         assert {d["status"] for d in doc["dependencies"].values()} == {"up"}, (svc, doc)
+
+
+def test_analytics_takes_the_token_of_its_own_secret(played):
+    """analytics.secrets.apiToken reaches the analytics pod in place of the shared one."""
+    port, tokens = played["ports"]["analytics"], played["tokens"]
+    auth = {name: {"Authorization": f"Bearer {tok}"} for name, tok in tokens.items()}
+    status, _, body = http_get(port, "/v1/jobs?limit=1", auth["analytics"])
+    assert status == 200, body
+    status, _, body = http_get(port, "/v1/jobs?limit=1", auth["shared"])
+    assert status == 401, body

@@ -5,10 +5,11 @@ values in it (a chart once rendered GRIDGATE_MAX_BODY as "1.048576e+06" and ever
 crash-looped). For every container of every Deployment this builds the environment the kubelet
 would give it: the image's ENV, then envFrom (ConfigMaps, Secrets), then env (literal values,
 configMapKeyRef, secretKeyRef), later ones winning as in Kubernetes, plus the variables of every
-Service in the namespace when the pod does not turn them off (enableServiceLinks). Secrets the chart renders
-are read from the rendering; a Secret managed outside the chart (secrets.existingSecret) gets
-the test values below. The matching built binary then runs with exactly that environment and
---check-config, which validates every setting as a start would without starting anything.
+Service in the namespace when the pod does not turn them off (enableServiceLinks). Secrets the
+chart renders are read from the rendering; a Secret managed outside the chart
+(secrets.existingSecret or <service>.secrets.existingSecret) gets the test values below. The
+matching built binary then runs with exactly that environment and --check-config, which
+validates every setting as a start would without starting anything.
 """
 
 import base64

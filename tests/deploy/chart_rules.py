@@ -6,6 +6,7 @@ match, and an Ingress that sends each API path to the service that serves it. Ea
 function returns a list of problems (strings); an empty list means the rule holds.
 """
 
+import base64
 import os
 import re
 
@@ -27,6 +28,14 @@ SECRET_SETTING = re.compile(
     r"|KAFKA_PROP_(SASL_(USERNAME|PASSWORD|OAUTHBEARER.*)|sasl\.(username|password).*"
     r"|SSL_KEY.*|ssl\.key.*))$"
 )
+
+# The credentials each service reads, beyond the GRIDGATE_KAFKA_PROP_* of the Kafka consumers.
+SERVICE_SECRET_KEYS = {
+    "ingest": {"GRIDGATE_MONGO_URI", "GRIDGATE_API_TOKEN"},
+    "cache": {"GRIDGATE_REDIS_URL"},
+    "analytics": {"GRIDGATE_API_TOKEN", "GRIDGATE_ADMIN_TOKEN"},
+}
+KAFKA_SERVICES = ("ingest", "cache")
 
 # Requests that must reach no service through the shared host: prefixes match whole path
 # elements, and the operational endpoints (every service has its own) stay inside the cluster.
@@ -81,7 +90,7 @@ def check_labels(docs):
         missing = [k for k in STANDARD_LABELS if not labels.get(k)]
         if missing:
             problems.append("%s lacks labels %s" % (name_of(d), ", ".join(missing)))
-        per_service = d["kind"] in ("Deployment", "Service", "ConfigMap",
+        per_service = d["kind"] in ("Deployment", "Service", "ConfigMap", "Secret",
                                     "HorizontalPodAutoscaler", "PodDisruptionBudget")
         if per_service and component_of(d) not in SERVICES:
             problems.append("%s has no app.kubernetes.io/component of a service" % name_of(d))
@@ -162,6 +171,117 @@ def check_secrets(docs):
                 if ref["key"] not in keys:
                     problems.append("%s needs key %s, absent from %s"
                                     % (name_of(d), ref["key"], name_of(s)))
+    return problems
+
+
+def service_reads(comp, key):
+    """Whether the service comp reads the credential key."""
+    return key in SERVICE_SECRET_KEYS.get(comp, ()) or \
+        (comp in KAFKA_SERVICES and key.startswith("GRIDGATE_KAFKA_PROP_"))
+
+
+def secret_keys(secret):
+    return set(secret.get("stringData") or {}) | set(secret.get("data") or {})
+
+
+def check_secret_scope(docs):
+    """Each service's credentials in a Secret of its own: every Secret the chart renders
+    belongs to one service and holds only keys that service reads; each Deployment reads its
+    credentials key by key (no envFrom of a whole Secret) from one Secret, its service's own
+    or one managed outside the chart, and only keys its service reads; a rendered Secret
+    rolls exactly the pods that read it (checksum/secret)."""
+    problems = []
+    rendered = {s["metadata"]["name"]: s for s in of_kind(docs, "Secret")}
+    read_by = {name: set() for name in rendered}
+    for s in rendered.values():
+        comp = component_of(s)
+        if comp not in SERVICES:
+            problems.append("%s belongs to no service" % name_of(s))
+            continue
+        for key in sorted(secret_keys(s)):
+            if not service_reads(comp, key):
+                problems.append("%s holds %s, which %s does not read" % (name_of(s), key, comp))
+    for d in of_kind(docs, "Deployment"):
+        comp, names = component_of(d), set()
+        pod = d["spec"]["template"]["spec"]
+        for c in (pod.get("initContainers") or []) + (pod.get("containers") or []):
+            for src in c.get("envFrom") or []:
+                if "secretRef" in src:
+                    problems.append("%s takes every key of Secret %s (envFrom)"
+                                    % (name_of(d), src["secretRef"].get("name")))
+                    names.add(src["secretRef"].get("name"))
+            for e in c.get("env") or []:
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if not ref:
+                    continue
+                names.add(ref["name"])
+                if not service_reads(comp, ref["key"]):
+                    problems.append("%s reads %s, which %s does not use"
+                                    % (name_of(d), ref["key"], comp))
+                s = rendered.get(ref["name"])
+                if s is not None and component_of(s) != comp:
+                    problems.append("%s reads %s from %s, the Secret of %s"
+                                    % (name_of(d), ref["key"], name_of(s),
+                                       component_of(s) or "no service"))
+        if len(names) > 1:
+            problems.append("%s reads several Secrets: %s" % (name_of(d), sorted(names)))
+        for name in names & set(read_by):
+            read_by[name].add(comp)
+        annotations = d["spec"]["template"]["metadata"].get("annotations") or {}
+        own = names & set(rendered)
+        if own and "checksum/secret" not in annotations:
+            problems.append("%s has no checksum/secret for %s" % (name_of(d), sorted(own)))
+        if not own and "checksum/secret" in annotations:
+            problems.append("%s has a checksum/secret but reads no rendered Secret" % name_of(d))
+    for name, comps in read_by.items():
+        if not comps:
+            problems.append("%s is read by no Deployment" % name_of(rendered[name]))
+    return problems
+
+
+def credential_values(values):
+    """{where: value} of every non-empty credential in one values document: secrets.* and
+    <service>.secrets.* (existingSecret, a Secret's name, is no credential)."""
+    found = {}
+
+    def walk(where, node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k != "existingSecret":
+                    walk("%s.%s" % (where, k), v)
+        elif isinstance(node, str) and node:
+            found[where] = node
+
+    walk("secrets", (values or {}).get("secrets"))
+    for comp in SERVICES:
+        walk("%s.secrets" % comp, ((values or {}).get(comp) or {}).get("secrets"))
+    return found
+
+
+def _strings(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+    elif node is not None:
+        yield str(node)
+
+
+def check_credentials_confined(docs, credentials):
+    """No credential (credentials: {where: value}) appears, as is or base64-encoded, in any
+    object but a Secret: not in a ConfigMap, an env literal, an annotation or a label."""
+    problems = []
+    forms = {where: (v, base64.b64encode(v.encode()).decode()) for where, v in credentials.items()}
+    for d in docs:
+        if d.get("kind") == "Secret":
+            continue
+        texts = list(_strings(d))
+        for where, pair in sorted(forms.items()):
+            if any(f in t for t in texts for f in pair):
+                problems.append("%s contains the value of %s" % (name_of(d), where))
     return problems
 
 
@@ -311,13 +431,20 @@ def check_defaults(docs):
         got = config_of(docs, comp).get(key)
         if got != value:
             problems.append("%s %s is %r, expected %r" % (comp, key, got, value))
-    secrets = of_kind(docs, "Secret")
-    data = (secrets[0].get("stringData") or {}) if secrets else {}
-    for key, value in (("GRIDGATE_MONGO_URI", "mongodb://mongodb:27017/"),
-                       ("GRIDGATE_REDIS_URL", "redis://redis-master:6379/0")):
-        if data.get(key) != value:
-            problems.append("Secret %s is %r, expected %r" % (key, data.get(key), value))
+    for comp, key, value in (("ingest", "GRIDGATE_MONGO_URI", "mongodb://mongodb:27017/"),
+                             ("cache", "GRIDGATE_REDIS_URL", "redis://redis-master:6379/0")):
+        got = (secret_of(docs, comp).get("stringData") or {}).get(key)
+        if got != value:
+            problems.append("%s Secret %s is %r, expected %r" % (comp, key, got, value))
     return problems
+
+
+def secret_of(docs, comp):
+    """The Secret the chart renders for one service ({} when there is none)."""
+    for s in of_kind(docs, "Secret"):
+        if component_of(s) == comp:
+            return s
+    return {}
 
 
 def setting_names(docs, comp):

@@ -26,16 +26,21 @@ K8S_VERSIONS = ("1.27.0", "1.37.0")
 VALUE_SETS = {
     "default": [],
     "all-enabled": ["-f", CHART + "/ci/all-enabled-values.yaml"],
+    "per-service-secrets": ["-f", CHART + "/ci/per-service-secrets-values.yaml"],
 }
-# What each value set must produce, beyond the rules every rendering obeys.
+# What each value set must produce, beyond the rules every rendering obeys ("secrets": the
+# services whose Secret the chart renders).
 EXPECT = {
     "default": {"hpa": ["cache", "analytics"], "pdb": list(chart_rules.SERVICES),
-                "ingress": False, "secret": True, "service_hosts": {}},
+                "ingress": False, "secrets": list(chart_rules.SERVICES), "service_hosts": {}},
     "all-enabled": {"hpa": list(chart_rules.SERVICES), "pdb": list(chart_rules.SERVICES),
-                    "ingress": True, "secret": False,
+                    "ingress": True, "secrets": [],
                     "service_hosts": {"ingest": "ingest.gridgate.example.com",
                                       "cache": "cache.gridgate.example.com",
                                       "analytics": "analytics.gridgate.example.com"}},
+    "per-service-secrets": {"hpa": ["cache", "analytics"], "pdb": list(chart_rules.SERVICES),
+                            "ingress": False, "secrets": ["ingest", "analytics"],
+                            "service_hosts": {}},
 }
 # The project's warning flags (CMakeLists.txt), applied to the image's health-check program.
 C_FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Wconversion",
@@ -121,11 +126,28 @@ def validate_schemas(set_name, version):
     return problems
 
 
+def credentials(set_name):
+    """{where: value} of every credential the value set gives (the chart's values.yaml, then
+    each -f file): the values that must stay inside Secrets."""
+    files = [CHART + "/values.yaml"] + [f for flag, f in zip(VALUE_SETS[set_name],
+                                                             VALUE_SETS[set_name][1:])
+                                        if flag == "-f"]
+    found = {}
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            for where, value in chart_rules.credential_values(yaml.safe_load(f)).items():
+                found["%s %s" % (os.path.basename(path), where)] = value
+    return found
+
+
 def chart_rules_for(set_name):
     docs = render(set_name, K8S_VERSIONS[-1])
     want = EXPECT[set_name]
     problems = (chart_rules.check_labels(docs) + chart_rules.check_deployments(docs) +
-                chart_rules.check_secrets(docs) + chart_rules.check_selectors(docs) +
+                chart_rules.check_secrets(docs) + chart_rules.check_secret_scope(docs) +
+                chart_rules.check_credentials_confined(docs, credentials(set_name)) +
+                chart_rules.check_expected_set(docs, "Secret", want["secrets"]) +
+                chart_rules.check_selectors(docs) +
                 chart_rules.check_ingress(docs, want["service_hosts"]) +
                 chart_rules.check_ingress_long_requests(docs) +
                 chart_rules.check_expected_set(docs, "HorizontalPodAutoscaler", want["hpa"]) +
@@ -133,8 +155,6 @@ def chart_rules_for(set_name):
     if bool(chart_rules.of_kind(docs, "Ingress")) != want["ingress"]:
         problems.append("Ingress rendered: %s, expected %s"
                         % (not want["ingress"], want["ingress"]))
-    if bool(chart_rules.of_kind(docs, "Secret")) != want["secret"]:
-        problems.append("Secret rendered: %s, expected %s" % (not want["secret"], want["secret"]))
     return problems
 
 

@@ -64,6 +64,26 @@ def container(docs, component):
     return find(docs, "Deployment", component)["spec"]["template"]["spec"]["containers"][0]
 
 
+def helm_template(*args):
+    """The chart rendered with default values plus args (--set ...), as a list of objects."""
+    proc = subprocess.run([tool("GG_HELM"), "template", "gg", "helm/gridgate", "--kube-version",
+                           deploy_check.K8S_VERSIONS[-1]] + list(args), cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def secret_refs(docs, component):
+    """{key: Secret name} of the secretKeyRefs of one service's container."""
+    return {e["valueFrom"]["secretKeyRef"]["key"]: e["valueFrom"]["secretKeyRef"]["name"]
+            for e in container(docs, component).get("env") or []
+            if "secretKeyRef" in (e.get("valueFrom") or {})}
+
+
+def pod_annotations(docs, component):
+    return find(docs, "Deployment", component)["spec"]["template"]["metadata"]["annotations"]
+
+
 # --- chart rules -------------------------------------------------------------------------
 
 def test_real_chart_obeys_every_rule(rendered):
@@ -72,6 +92,9 @@ def test_real_chart_obeys_every_rule(rendered):
         assert chart_rules.check_labels(docs) == []
         assert chart_rules.check_deployments(docs) == []
         assert chart_rules.check_secrets(docs) == []
+        assert chart_rules.check_secret_scope(docs) == []
+        assert chart_rules.check_credentials_confined(docs, deploy_check.credentials(name)) == []
+        assert chart_rules.check_expected_set(docs, "Secret", want["secrets"]) == []
         assert chart_rules.check_selectors(docs) == []
         assert chart_rules.check_ingress(docs, want["service_hosts"]) == []
     assert chart_rules.check_defaults(rendered["default"]) == []
@@ -102,6 +125,123 @@ def test_credentials_outside_secrets_are_caught(rendered):
     assert any("holds the credential GRIDGATE_REDIS_URL" in p for p in problems)
     assert any("GRIDGATE_ADMIN_TOKEN is a literal value" in p for p in problems)
     assert any("needs key GRIDGATE_MONGO_URL" in p for p in problems)
+
+
+# --- per-service Secrets -------------------------------------------------------------------
+
+KAFKA_SECRET_KEYS = {"GRIDGATE_KAFKA_PROP_SASL_USERNAME", "GRIDGATE_KAFKA_PROP_SASL_PASSWORD"}
+
+
+def test_each_service_reads_only_its_own_secret(rendered):
+    """ci/per-service-secrets-values.yaml: shared credentials at the top, analytics' own tokens,
+    ingest's own Kafka password, the cache on a Secret managed outside the chart."""
+    docs = rendered["per-service-secrets"]
+    with open(os.path.join(ROOT, "helm/gridgate/ci/per-service-secrets-values.yaml")) as f:
+        values = yaml.safe_load(f)
+    top, own = values["secrets"], values["analytics"]["secrets"]
+    secrets = {s["metadata"]["name"]: s["stringData"]
+               for s in docs if s["kind"] == "Secret"}
+    assert secrets == {
+        "gg-gridgate-ingest": {
+            "GRIDGATE_MONGO_URI": top["mongoUri"],
+            "GRIDGATE_API_TOKEN": top["apiToken"],
+            "GRIDGATE_KAFKA_PROP_SASL_USERNAME": top["kafkaProps"]["SASL_USERNAME"],
+            "GRIDGATE_KAFKA_PROP_SASL_PASSWORD":
+                values["ingest"]["secrets"]["kafkaProps"]["SASL_PASSWORD"]},
+        "gg-gridgate-analytics": {"GRIDGATE_API_TOKEN": own["apiToken"],
+                                  "GRIDGATE_ADMIN_TOKEN": own["adminToken"]},
+    }
+    assert secret_refs(docs, "ingest") == dict.fromkeys(
+        {"GRIDGATE_MONGO_URI", "GRIDGATE_API_TOKEN"} | KAFKA_SECRET_KEYS, "gg-gridgate-ingest")
+    assert secret_refs(docs, "cache") == dict.fromkeys(
+        {"GRIDGATE_REDIS_URL"} | KAFKA_SECRET_KEYS, "gridgate-cache-credentials")
+    assert secret_refs(docs, "analytics") == dict.fromkeys(
+        {"GRIDGATE_API_TOKEN", "GRIDGATE_ADMIN_TOKEN"}, "gg-gridgate-analytics")
+    assert "checksum/secret" in pod_annotations(docs, "ingest")
+    assert "checksum/secret" in pod_annotations(docs, "analytics")
+    assert "checksum/secret" not in pod_annotations(docs, "cache")
+    # Every credential of the file stays inside the Secrets: none in a ConfigMap or anywhere.
+    creds = chart_rules.credential_values(values)
+    assert len(creds) == 9, creds
+    assert chart_rules.check_credentials_confined(docs, creds) == []
+    for cm in docs:
+        if cm["kind"] == "ConfigMap":
+            assert not set(cm["data"]) & {"GRIDGATE_MONGO_URI", "GRIDGATE_REDIS_URL",
+                                          "GRIDGATE_API_TOKEN", "GRIDGATE_ADMIN_TOKEN"}
+
+
+def test_top_level_existing_secret_still_serves_every_service(rendered):
+    docs = rendered["all-enabled"]
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    for comp in chart_rules.SERVICES:
+        assert set(secret_refs(docs, comp).values()) == {"gridgate-credentials"}, comp
+        assert "checksum/secret" not in pod_annotations(docs, comp)
+    docs = helm_template("--set", "secrets.existingSecret=shared",
+                         "--set", "analytics.secrets.existingSecret=analytics-own")
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    assert set(secret_refs(docs, "ingest").values()) == {"shared"}
+    assert set(secret_refs(docs, "cache").values()) == {"shared"}
+    assert set(secret_refs(docs, "analytics").values()) == {"analytics-own"}
+
+
+def test_a_pod_rolls_only_when_its_own_secret_changes():
+    base = helm_template("--set", "secrets.apiToken=t1")
+    for change, rolled in ((["analytics.secrets.adminToken=other"], {"analytics"}),
+                           (["secrets.apiToken=t2"], {"ingest", "analytics"}),
+                           (["secrets.apiToken=t2", "analytics.secrets.apiToken=t1"], {"ingest"}),
+                           (["secrets.mongoUri=mongodb://m:1/"], {"ingest"}),
+                           (["secrets.redisUrl=redis://r:1/0"], {"cache"}),
+                           (["secrets.kafkaProps.SASL_PASSWORD=p"], {"ingest", "cache"})):
+        args = ["--set", "secrets.apiToken=t1"]
+        for c in change:
+            args += ["--set", c]
+        docs = helm_template(*args)
+        got = {comp for comp in chart_rules.SERVICES
+               if pod_annotations(docs, comp)["checksum/secret"] !=
+               pod_annotations(base, comp)["checksum/secret"]}
+        assert got == rolled, (change, got)
+
+
+@pytest.mark.parametrize("where", ["cache.extraEnv.GRIDGATE_REDIS_URL=redis://:pw@r:6379/0",
+                                   "analytics.extraEnv.GRIDGATE_ADMIN_TOKEN=s3cret",
+                                   "config.kafka.props.SASL_PASSWORD=s3cret"])
+def test_a_credential_aimed_at_a_config_map_is_refused(where):
+    proc = subprocess.run([tool("GG_HELM"), "template", "gg", "helm/gridgate", "--kube-version",
+                           deploy_check.K8S_VERSIONS[-1], "--set", where],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "is a credential and would land in the" in proc.stderr, proc.stderr
+    assert "s3cret" not in proc.stderr and ":pw@" not in proc.stderr
+
+
+def test_secret_scope_mistakes_are_caught(rendered):
+    docs = copy.deepcopy(rendered["per-service-secrets"])
+    ingest_secret = find(docs, "Secret", "ingest")["metadata"]["name"]
+    analytics = container(docs, "analytics")
+    token = next(e for e in analytics["env"] if e["name"] == "GRIDGATE_API_TOKEN")
+    token["valueFrom"]["secretKeyRef"]["name"] = ingest_secret
+    analytics["env"].append({"name": "GRIDGATE_MONGO_URI", "valueFrom": {"secretKeyRef": {
+        "name": find(docs, "Secret", "analytics")["metadata"]["name"],
+        "key": "GRIDGATE_MONGO_URI"}}})
+    container(docs, "cache")["envFrom"].append({"secretRef": {"name": ingest_secret}})
+    find(docs, "Secret", "analytics")["stringData"]["GRIDGATE_REDIS_URL"] = "redis://x:1/0"
+    del pod_annotations(docs, "ingest")["checksum/secret"]
+    text = "\n".join(chart_rules.check_secret_scope(docs))
+    assert "reads GRIDGATE_API_TOKEN from Secret/%s, the Secret of ingest" % ingest_secret in text
+    assert "reads GRIDGATE_MONGO_URI, which analytics does not use" in text
+    assert "reads several Secrets" in text
+    assert "takes every key of Secret %s (envFrom)" % ingest_secret in text
+    assert "holds GRIDGATE_REDIS_URL, which analytics does not read" in text
+    assert "Deployment/gg-gridgate-ingest has no checksum/secret" in text
+    # A credential leaking out of the Secrets, wherever it goes, is named by where it was set.
+    creds = {"analytics.secrets.adminToken": "leak-me-1", "secrets.mongoUri": "mongodb://u:p@h/"}
+    docs = copy.deepcopy(rendered["default"])
+    find(docs, "ConfigMap", "cache")["data"]["GRIDGATE_X"] = "Bearer leak-me-1"
+    pod_annotations(docs, "ingest")["note"] = "bW9uZ29kYjovL3U6cEBoLw=="  # base64 of the URI
+    problems = chart_rules.check_credentials_confined(docs, creds)
+    assert sorted(problems) == [
+        "ConfigMap/gg-gridgate-cache contains the value of analytics.secrets.adminToken",
+        "Deployment/gg-gridgate-ingest contains the value of secrets.mongoUri"], problems
 
 
 def test_selector_and_label_mistakes_are_caught(rendered):

@@ -55,7 +55,7 @@ app.kubernetes.io/part-of: gridgate
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 
-{{/* Labels of objects that belong to the release as a whole (Secret, ServiceAccount, Ingress). */}}
+{{/* Labels of objects that belong to the release as a whole (ServiceAccount, Ingress). */}}
 {{- define "gridgate.releaseLabels" -}}
 helm.sh/chart: {{ include "gridgate.chart" . }}
 app.kubernetes.io/name: {{ include "gridgate.name" . }}
@@ -73,8 +73,37 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+One service's credentials (component context): the top-level secrets with <service>.secrets
+over them. A non-empty value of the service wins; kafkaProps merge key by key. Returned as YAML,
+for fromYaml.
+*/}}
+{{- define "gridgate.serviceSecrets" -}}
+{{- $top := .root.Values.secrets | default dict }}
+{{- $own := .svc.secrets | default dict }}
+{{- $out := dict }}
+{{- range $k := list "existingSecret" "apiToken" "adminToken" "mongoUri" "redisUrl" }}
+{{- $_ := set $out $k (get $own $k | default (get $top $k) | default "") }}
+{{- end }}
+{{- $props := dict }}
+{{- range $k, $v := $top.kafkaProps }}
+{{- $_ := set $props $k $v }}
+{{- end }}
+{{- range $k, $v := $own.kafkaProps }}
+{{- if or $v (not (hasKey $props $k)) }}
+{{- $_ := set $props $k $v }}
+{{- end }}
+{{- end }}
+{{- $_ := set $out "kafkaProps" $props }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
+Name of the Secret one service reads (component context): its existingSecret (its own, else the
+top-level one), or the Secret the chart renders for it, <fullname>-<service>.
+*/}}
 {{- define "gridgate.secretName" -}}
-{{- default (include "gridgate.fullname" .) .Values.secrets.existingSecret }}
+{{- (include "gridgate.serviceSecrets" . | fromYaml).existingSecret | default (include "gridgate.componentName" .) }}
 {{- end }}
 
 {{- define "gridgate.image" -}}
@@ -126,8 +155,18 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
 {{- $_ := set $env $k $v }}
 {{- end }}
 {{- range $k := keys $env | sortAlpha }}
+{{- if regexMatch (include "gridgate.credentialPattern" $) $k }}
+{{- fail (printf "%s is a credential and would land in the %s ConfigMap: set it under secrets (or %s.secrets), not in extraEnv or config.kafka.props" $k $.name $.name) }}
+{{- end }}
 {{ $k }}: {{ include "gridgate.envValue" (index $env $k) | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+The GRIDGATE_* names whose values are credentials: they come from Secrets only.
+*/}}
+{{- define "gridgate.credentialPattern" -}}
+^GRIDGATE_(API_TOKEN|ADMIN_TOKEN|MONGO_URI|REDIS_URL|KAFKA_PROP_(SASL_(USERNAME|PASSWORD|OAUTHBEARER.*)|sasl\.(username|password).*|SSL_KEY.*|ssl\.key.*))$
 {{- end }}
 
 {{/*
@@ -160,7 +199,8 @@ ingress.annotations, which win. Every value is a string, as Kubernetes requires.
 
 {{/*
 The secret keys one service reads: name -> true when the key must exist in the Secret, false
-when it is optional (an unset token disables or opens what it guards).
+when it is optional (an unset token disables or opens what it guards). Kafka's keys are those of
+the service's merged kafkaProps.
 */}}
 {{- define "gridgate.secretKeys" -}}
 {{- $keys := dict }}
@@ -174,9 +214,53 @@ when it is optional (an unset token disables or opens what it guards).
 {{- $_ = set $keys "GRIDGATE_ADMIN_TOKEN" false }}
 {{- end }}
 {{- if has .name (list "ingest" "cache") }}
-{{- range $k, $v := .root.Values.secrets.kafkaProps }}
+{{- range $k, $v := (include "gridgate.serviceSecrets" . | fromYaml).kafkaProps }}
 {{- $_ := set $keys (printf "GRIDGATE_KAFKA_PROP_%s" $k) true }}
 {{- end }}
 {{- end }}
 {{- toYaml $keys }}
+{{- end }}
+
+{{/*
+The Secret the chart renders for one service (component context), holding only the keys that
+service reads; nothing when the service reads a Secret managed elsewhere (existingSecret). An
+empty token is left out, so that the service sees it unset. deployment.yaml hashes this text
+into the pods' checksum/secret, so a pod rolls when its own Secret changes and only then.
+*/}}
+{{- define "gridgate.secret" -}}
+{{- $s := include "gridgate.serviceSecrets" . | fromYaml }}
+{{- if not $s.existingSecret }}
+{{- $field := dict "GRIDGATE_MONGO_URI" "mongoUri" "GRIDGATE_REDIS_URL" "redisUrl"
+  "GRIDGATE_API_TOKEN" "apiToken" "GRIDGATE_ADMIN_TOKEN" "adminToken" }}
+{{- $data := dict }}
+{{- range $key, $required := include "gridgate.secretKeys" . | fromYaml }}
+{{- $name := get $field $key }}
+{{- $value := "" }}
+{{- if $name }}
+{{- $value = get $s $name }}
+{{- else }}
+{{- $prop := trimPrefix "GRIDGATE_KAFKA_PROP_" $key }}
+{{- $name = printf "kafkaProps.%s" $prop }}
+{{- $value = get $s.kafkaProps $prop }}
+{{- end }}
+{{- if $required }}
+{{- $_ := set $data $key (required (printf "%s.secrets.%s or secrets.%s needs a value" $.name $name $name) $value) }}
+{{- else if $value }}
+{{- $_ := set $data $key $value }}
+{{- end }}
+{{- end }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ include "gridgate.componentName" . }}
+  labels:
+    {{- include "gridgate.labels" . | nindent 4 }}
+type: Opaque
+{{- if $data }}
+stringData:
+  {{- range $k := keys $data | sortAlpha }}
+  {{ $k }}: {{ index $data $k | quote }}
+  {{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
