@@ -31,6 +31,7 @@ int gg_service_init(gg_service *svc, const char *name, const gg_base_settings *b
     };
     svc->name = name;
     svc->probe_interval_ms = (unsigned)base->probe_interval_ms;
+    svc->shutdown_timeout_ms = base->shutdown_timeout_ms;
     clock_gettime(CLOCK_MONOTONIC, &svc->started);
     gg_log_init(&svc->log, name, base->log_level, stderr);
     snprintf(prefix, sizeof(prefix), "gridgate_%s", name);
