@@ -3,6 +3,7 @@
  * them. The pipeline moves on only after Kafka acknowledged the copy: a message is never
  * skipped without a trace. */
 #include "ingest.h"
+#include "ingest_dlq.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -2,6 +2,9 @@
  * ingest_query.c and the write endpoint in ingest_post.c; this file mounts them and serves
  * GET /v1/ingest/status. */
 #include "ingest.h"
+#include "ingest_http.h"
+#include "ingest_pipeline.h"
+#include "ingest_metrics.h"
 
 static void handle_status(gg_http_req *req, void *ud)
 {

@@ -1,6 +1,7 @@
 /* ingest_metrics: the ingest service's own series in the service's Prometheus registry, made
  * once at start so that the hot path only does atomic adds. */
 #include "ingest.h"
+#include "ingest_metrics.h"
 
 #include <stdio.h>
 

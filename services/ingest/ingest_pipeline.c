@@ -9,6 +9,10 @@
  * failure is reported to the health module, which turns /readyz 503 naming the dependency.
  * The first retry that succeeds resumes consumption. */
 #include "ingest.h"
+#include "ingest_pipeline.h"
+#include "ingest_store.h"
+#include "ingest_dlq.h"
+#include "ingest_writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,6 +10,7 @@
 #include "ingest_post.h"
 
 #include "ingest.h"
+#include "ingest_http.h"
 #include "ingest_cursor.h"
 
 #include <stdio.h>

@@ -2,6 +2,7 @@
  * time range and cursor, and one reading by correlation id. Both go through the client pool
  * the pipeline shares, and answer 503 naming the store when it cannot be reached. */
 #include "ingest.h"
+#include "ingest_http.h"
 #include "ingest_page.h"
 
 #include <ctype.h>

@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "ingest_store.h"
+#include "ingest_pipeline.h"
+#include "ingest_metrics.h"
+#include "ingest_http.h"
 #include "ingest_conf.h"
 
 static char *dlq_topic_of(const ingest_settings *cfg)

@@ -1,6 +1,7 @@
 /* ingest_store: the MongoDB side of the ingest service: the connection pool, its health probe,
  * the index the REST reads need, and the unordered bulk write of a batch. */
 #include "ingest.h"
+#include "ingest_store.h"
 #include "ingest_reply.h"
 
 #include <stdio.h>

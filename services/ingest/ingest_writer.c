@@ -2,6 +2,8 @@
  * blocks for the store's round trip; running it here lets the pipeline poll and parse the next
  * batch meanwhile, which is what keeps the store busy all the time. */
 #include "ingest.h"
+#include "ingest_writer.h"
+#include "ingest_store.h"
 #include "gg_time.h"
 
 #include <errno.h>
