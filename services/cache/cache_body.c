@@ -6,61 +6,61 @@
 #include <stdio.h>
 #include <string.h>
 
-static void add_doc(cache_buf *b, const char *doc, size_t doclen)
+static void add_doc(gg_buf *b, const char *doc, size_t doclen)
 {
     if (doc)
-        cache_buf_add(b, doc, doclen);
+        gg_buf_append(b, doc, doclen);
     else
-        cache_buf_add(b, "null", 4);
+        gg_buf_append(b, "null", 4);
 }
 
-void cache_body_many_open(cache_buf *b, gg_aspect aspect)
+void cache_body_many_open(gg_buf *b, gg_aspect aspect)
 {
-    cache_buf_adds(b, "{\"aspect\":\"");
-    cache_buf_adds(b, gg_aspect_name(aspect));
-    cache_buf_adds(b, "\",\"latest\":{");
+    gg_buf_puts(b, "{\"aspect\":\"");
+    gg_buf_puts(b, gg_aspect_name(aspect));
+    gg_buf_puts(b, "\",\"latest\":{");
 }
 
-void cache_body_many_item(cache_buf *b, size_t i, const char *id, size_t idlen, const char *doc,
+void cache_body_many_item(gg_buf *b, size_t i, const char *id, size_t idlen, const char *doc,
                           size_t doclen)
 {
     if (i)
-        cache_buf_addc(b, ',');
-    cache_buf_add_json_str(b, id, idlen);
-    cache_buf_addc(b, ':');
+        gg_buf_putc(b, ',');
+    gg_buf_json_str(b, id, idlen);
+    gg_buf_putc(b, ':');
     add_doc(b, doc, doclen);
 }
 
-void cache_body_many_close(cache_buf *b)
+void cache_body_many_close(gg_buf *b)
 {
-    cache_buf_add(b, "}}", 2);
+    gg_buf_append(b, "}}", 2);
 }
 
-void cache_body_list_open(cache_buf *b, size_t count)
+void cache_body_list_open(gg_buf *b, size_t count)
 {
     char head[64];
     snprintf(head, sizeof(head), "{\"count\":%zu,\"stations\":[", count);
-    cache_buf_adds(b, head);
+    gg_buf_puts(b, head);
 }
 
-void cache_body_list_item(cache_buf *b, size_t i, const char *id, size_t idlen, const char *doc,
+void cache_body_list_item(gg_buf *b, size_t i, const char *id, size_t idlen, const char *doc,
                           size_t doclen)
 {
-    cache_buf_adds(b, i ? ",{\"station_id\":" : "{\"station_id\":");
-    cache_buf_add_json_str(b, id, idlen);
-    cache_buf_adds(b, ",\"latest\":");
+    gg_buf_puts(b, i ? ",{\"station_id\":" : "{\"station_id\":");
+    gg_buf_json_str(b, id, idlen);
+    gg_buf_puts(b, ",\"latest\":");
     add_doc(b, doc, doclen);
-    cache_buf_addc(b, '}');
+    gg_buf_putc(b, '}');
 }
 
-void cache_body_list_close(cache_buf *b, const char *next, size_t nextlen)
+void cache_body_list_close(gg_buf *b, const char *next, size_t nextlen)
 {
-    cache_buf_adds(b, "],\"next_cursor\":");
+    gg_buf_puts(b, "],\"next_cursor\":");
     if (next)
-        cache_buf_add_json_str(b, next, nextlen);
+        gg_buf_json_str(b, next, nextlen);
     else
-        cache_buf_add(b, "null", 4);
-    cache_buf_addc(b, '}');
+        gg_buf_append(b, "null", 4);
+    gg_buf_putc(b, '}');
 }
 
 bool cache_page_slice(const cache_page *p, size_t n,
@@ -81,23 +81,23 @@ bool cache_page_slice(const cache_page *p, size_t n,
     return *end < n;
 }
 
-void cache_body_recent_open(cache_buf *b, const char *id, size_t count)
+void cache_body_recent_open(gg_buf *b, const char *id, size_t count)
 {
     char head[64];
-    cache_buf_adds(b, "{\"station_id\":");
-    cache_buf_add_json_str(b, id, strlen(id));
+    gg_buf_puts(b, "{\"station_id\":");
+    gg_buf_json_str(b, id, strlen(id));
     snprintf(head, sizeof(head), ",\"count\":%zu,\"readings\":[", count);
-    cache_buf_adds(b, head);
+    gg_buf_puts(b, head);
 }
 
-void cache_body_recent_item(cache_buf *b, size_t i, const char *doc, size_t doclen)
+void cache_body_recent_item(gg_buf *b, size_t i, const char *doc, size_t doclen)
 {
     if (i)
-        cache_buf_addc(b, ',');
-    cache_buf_add(b, doc, doclen);
+        gg_buf_putc(b, ',');
+    gg_buf_append(b, doc, doclen);
 }
 
-void cache_body_recent_close(cache_buf *b)
+void cache_body_recent_close(gg_buf *b)
 {
-    cache_buf_add(b, "]}", 2);
+    gg_buf_append(b, "]}", 2);
 }

@@ -13,14 +13,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cache_buf.h"
+#include "gg_buf.h"
 #include "gg_record.h"
 
-void cache_body_many_open(cache_buf *b, gg_aspect aspect);
+void cache_body_many_open(gg_buf *b, gg_aspect aspect);
 /* doc NULL writes null. i counts the items written before this one. */
-void cache_body_many_item(cache_buf *b, size_t i, const char *id, size_t idlen, const char *doc,
+void cache_body_many_item(gg_buf *b, size_t i, const char *id, size_t idlen, const char *doc,
                           size_t doclen);
-void cache_body_many_close(cache_buf *b);
+void cache_body_many_close(gg_buf *b);
 
 /* One page of the station listing: at most limit stations after the station named by the
  * cursor (none: from the first), in cache_id_cmp order. The cursor a page gives out is its last
@@ -38,14 +38,14 @@ bool cache_page_slice(const cache_page *p, size_t n,
                       const char *(*id)(const void *, size_t, size_t *), const void *ids,
                       size_t *start, size_t *end);
 
-void cache_body_list_open(cache_buf *b, size_t count);
-void cache_body_list_item(cache_buf *b, size_t i, const char *id, size_t idlen, const char *doc,
+void cache_body_list_open(gg_buf *b, size_t count);
+void cache_body_list_item(gg_buf *b, size_t i, const char *id, size_t idlen, const char *doc,
                           size_t doclen);
 /* next: the cursor of the next page (its last station id), NULL on the last page. */
-void cache_body_list_close(cache_buf *b, const char *next, size_t nextlen);
+void cache_body_list_close(gg_buf *b, const char *next, size_t nextlen);
 
-void cache_body_recent_open(cache_buf *b, const char *id, size_t count);
-void cache_body_recent_item(cache_buf *b, size_t i, const char *doc, size_t doclen);
-void cache_body_recent_close(cache_buf *b);
+void cache_body_recent_open(gg_buf *b, const char *id, size_t count);
+void cache_body_recent_item(gg_buf *b, size_t i, const char *doc, size_t doclen);
+void cache_body_recent_close(gg_buf *b);
 
 #endif

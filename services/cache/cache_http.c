@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache_buf.h"
+#include "gg_buf.h"
 #include "cache_etag.h"
 #include "cache_ids.h"
 #include "cache_reads.h"
@@ -65,10 +65,10 @@ static void reply_tagged(gg_http_req *req, char *body, size_t len, const char *e
 }
 
 /* Tags and sends an assembled body. */
-static void reply_buf(gg_http_req *req, cache_buf *b)
+static void reply_buf(gg_http_req *req, gg_buf *b)
 {
     size_t len;
-    char *body = cache_buf_take(b, &len);
+    char *body = gg_buf_take(b, &len);
     if (!body) {
         gg_http_reply_problem(req, 500, "internal", "out of memory");
         return;
@@ -80,10 +80,10 @@ static void reply_buf(gg_http_req *req, cache_buf *b)
 
 /* The answer for a failed Redis read, which also frees the unused body b; false (b untouched)
  * when rc is not a failure. */
-static bool reply_read_failure(gg_http_req *req, cache_read rc, cache_buf *b, const char *err)
+static bool reply_read_failure(gg_http_req *req, cache_read rc, gg_buf *b, const char *err)
 {
     if (rc == CACHE_READ_UNAVAILABLE || rc == CACHE_READ_BAD_REPLY)
-        cache_buf_free(b);
+        gg_buf_free(b);
     if (rc == CACHE_READ_UNAVAILABLE) {
         gg_http_add_header(req, "Retry-After", "1");
         gg_http_reply_problemf(req, 503, "redis-unavailable", "the cache store is unavailable: %s",
@@ -107,13 +107,13 @@ static void reply_unknown_station(gg_http_req *req, const char *id)
 static void latest_from_redis(gg_http_req *req, cache_ctx *ctx, const char *id, gg_aspect aspect)
 {
     char err[256];
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     cache_read rc = cache_read_latest(ctx, id, aspect, &b, err, sizeof(err));
     if (reply_read_failure(req, rc, &b, err))
         return;
     if (rc == CACHE_READ_NOT_FOUND) {
-        cache_buf_free(&b);
+        gg_buf_free(&b);
         gg_http_reply_problemf(req, 404, "not-found", "station %s has no %s reading", id,
                                gg_aspect_name(aspect));
     } else {
@@ -211,8 +211,8 @@ static void many_offloaded(gg_http_req *req, void *ud)
     if (!many_params(req, &ids, &n, &aspect))
         return;
     char err[256];
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     cache_read rc = cache_read_many(ctx, ids, (size_t)n, aspect, &b, err, sizeof(err));
     free(ids);
     if (!reply_read_failure(req, rc, &b, err))
@@ -227,12 +227,12 @@ static void handle_many(gg_http_req *req, void *ud)
     gg_aspect aspect;
     if (!many_params(req, &ids, &n, &aspect))
         return;
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     bool hit = cache_store_many(ctx->store, ids, (size_t)n, aspect, &b);
     free(ids);
     if (!hit) {
-        cache_buf_free(&b);
+        gg_buf_free(&b);
         gg_http_offload(req, many_offloaded, ctx);
         return;
     }
@@ -265,8 +265,8 @@ static void list_offloaded(gg_http_req *req, void *ud)
     if (!page_params(req, &page))
         return;
     char err[256];
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     cache_read rc = cache_read_list(ud, &page, &b, err, sizeof(err));
     if (!reply_read_failure(req, rc, &b, err))
         reply_buf(req, &b);
@@ -278,10 +278,10 @@ static void handle_list(gg_http_req *req, void *ud)
     cache_page page;
     if (!page_params(req, &page))
         return;
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     if (!cache_store_list(ctx->store, &page, &b)) {
-        cache_buf_free(&b);
+        gg_buf_free(&b);
         gg_http_offload(req, list_offloaded, ctx);
         return;
     }
@@ -300,13 +300,13 @@ static void handle_recent(gg_http_req *req, void *ud)
         !gg_http_query_long(req, "limit", 1, ctx->cfg.recent_size, ctx->cfg.recent_size, &limit))
         return;
     char err[256];
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     cache_read rc = cache_read_recent(ctx, id, limit, &b, err, sizeof(err));
     if (reply_read_failure(req, rc, &b, err))
         return;
     if (rc == CACHE_READ_NOT_FOUND) {
-        cache_buf_free(&b);
+        gg_buf_free(&b);
         reply_unknown_station(req, id);
     } else {
         reply_buf(req, &b);

@@ -63,7 +63,7 @@ static cache_read bad_reply(reader *r, const redisReply *rep)
     return CACHE_READ_BAD_REPLY;
 }
 
-cache_read cache_read_latest(cache_ctx *ctx, const char *id, gg_aspect aspect, cache_buf *out,
+cache_read cache_read_latest(cache_ctx *ctx, const char *id, gg_aspect aspect, gg_buf *out,
                              char *err, size_t errlen)
 {
     reader r;
@@ -81,7 +81,7 @@ cache_read cache_read_latest(cache_ctx *ctx, const char *id, gg_aspect aspect, c
     else if (rep->type != REDIS_REPLY_STRING)
         rc = bad_reply(&r, rep);
     else
-        cache_buf_add(out, rep->str, rep->len);
+        gg_buf_append(out, rep->str, rep->len);
     freeReplyObject(rep);
     reader_close(&r, rc);
     return rc;
@@ -126,7 +126,7 @@ static const char *doc_of(const redisReply *rep, size_t *len)
 }
 
 cache_read cache_read_many(cache_ctx *ctx, const cache_id *ids, size_t n, gg_aspect aspect,
-                           cache_buf *out, char *err, size_t errlen)
+                           gg_buf *out, char *err, size_t errlen)
 {
     reader r;
     cache_read rc = reader_open(&r, ctx, err, errlen);
@@ -208,7 +208,7 @@ static const char *listed_id(const void *ids, size_t i, size_t *len)
     return id->s;
 }
 
-cache_read cache_read_list(cache_ctx *ctx, const cache_page *page, cache_buf *out, char *err,
+cache_read cache_read_list(cache_ctx *ctx, const cache_page *page, gg_buf *out, char *err,
                            size_t errlen)
 {
     reader r;
@@ -254,7 +254,7 @@ cache_read cache_read_list(cache_ctx *ctx, const cache_page *page, cache_buf *ou
     return rc;
 }
 
-cache_read cache_read_recent(cache_ctx *ctx, const char *id, long limit, cache_buf *out, char *err,
+cache_read cache_read_recent(cache_ctx *ctx, const char *id, long limit, gg_buf *out, char *err,
                              size_t errlen)
 {
     reader r;

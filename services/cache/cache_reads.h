@@ -10,7 +10,7 @@
 
 #include "cache.h"
 #include "cache_body.h"
-#include "cache_buf.h"
+#include "gg_buf.h"
 #include "cache_ids.h"
 
 typedef enum cache_read {
@@ -21,17 +21,17 @@ typedef enum cache_read {
 } cache_read;
 
 /* The document itself into out. */
-cache_read cache_read_latest(cache_ctx *ctx, const char *id, gg_aspect aspect, cache_buf *out,
+cache_read cache_read_latest(cache_ctx *ctx, const char *id, gg_aspect aspect, gg_buf *out,
                              char *err, size_t errlen);
 /* The GET /v1/latest body (cache_body.h) into out. */
 cache_read cache_read_many(cache_ctx *ctx, const cache_id *ids, size_t n, gg_aspect aspect,
-                           cache_buf *out, char *err, size_t errlen);
+                           gg_buf *out, char *err, size_t errlen);
 /* The GET /v1/stations body into out. */
-cache_read cache_read_list(cache_ctx *ctx, const cache_page *page, cache_buf *out, char *err,
+cache_read cache_read_list(cache_ctx *ctx, const cache_page *page, gg_buf *out, char *err,
                            size_t errlen);
 /* The newest limit readings of the station, oldest first, as the recent body; NOT_FOUND when
  * the station has none. */
-cache_read cache_read_recent(cache_ctx *ctx, const char *id, long limit, cache_buf *out, char *err,
+cache_read cache_read_recent(cache_ctx *ctx, const char *id, long limit, gg_buf *out, char *err,
                              size_t errlen);
 
 #endif

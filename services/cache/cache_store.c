@@ -282,8 +282,7 @@ cache_lookup cache_store_latest(cache_store *s, const char *id, size_t idlen, gg
     return rc;
 }
 
-bool cache_store_many(cache_store *s, const cache_id *ids, size_t n, gg_aspect aspect,
-                      cache_buf *out)
+bool cache_store_many(cache_store *s, const cache_id *ids, size_t n, gg_aspect aspect, gg_buf *out)
 {
     pthread_rwlock_rdlock(&s->lock);
     bool ok = s->coherent;
@@ -314,7 +313,7 @@ static const char *entry_id(const void *all, size_t i, size_t *len)
     return e->id;
 }
 
-bool cache_store_list(cache_store *s, const cache_page *page, cache_buf *out)
+bool cache_store_list(cache_store *s, const cache_page *page, gg_buf *out)
 {
     pthread_rwlock_rdlock(&s->lock);
     bool ok = s->coherent;

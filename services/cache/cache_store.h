@@ -20,7 +20,7 @@
 
 #include "cache.h"
 #include "cache_body.h"
-#include "cache_buf.h"
+#include "gg_buf.h"
 #include "cache_etag.h"
 #include "cache_ids.h"
 
@@ -60,9 +60,8 @@ cache_lookup cache_store_latest(cache_store *s, const char *id, size_t idlen, gg
                                 size_t *len);
 
 /* The body of GET /v1/latest (cache_body.h) for ids. False when incoherent. */
-bool cache_store_many(cache_store *s, const cache_id *ids, size_t n, gg_aspect aspect,
-                      cache_buf *out);
+bool cache_store_many(cache_store *s, const cache_id *ids, size_t n, gg_aspect aspect, gg_buf *out);
 /* The body of GET /v1/stations, stations in cache_id_cmp order. False when incoherent. */
-bool cache_store_list(cache_store *s, const cache_page *page, cache_buf *out);
+bool cache_store_list(cache_store *s, const cache_page *page, gg_buf *out);
 
 #endif

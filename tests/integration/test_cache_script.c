@@ -337,9 +337,9 @@ static void test_redis_reads_match_memory(void **state)
     f->ctx.pool = cache_pool_new(&f->ctx, 1);
 
     char err[256];
-    cache_buf mem, red;
-    cache_buf_init(&mem);
-    cache_buf_init(&red);
+    gg_buf mem, red;
+    gg_buf_init(&mem);
+    gg_buf_init(&red);
     const cache_page all = {1000, NULL, 0}, first = {2, NULL, 0}, second = {2, "2", 1};
     assert_true(cache_store_list(store, &all, &mem));
     assert_int_equal(cache_read_list(&f->ctx, &all, &red, err, sizeof(err)), CACHE_READ_OK);
@@ -347,23 +347,23 @@ static void test_redis_reads_match_memory(void **state)
     assert_non_null(strstr(mem.data, "\"count\":3"));
     assert_non_null(strstr(mem.data, "\"next_cursor\":null"));
     /* Pages: the same slices from memory and from Redis, each station once. */
-    cache_buf_reset(&mem);
-    cache_buf_reset(&red);
+    gg_buf_reset(&mem);
+    gg_buf_reset(&red);
     assert_true(cache_store_list(store, &first, &mem));
     assert_int_equal(cache_read_list(&f->ctx, &first, &red, err, sizeof(err)), CACHE_READ_OK);
     assert_string_equal(red.data, mem.data);
     assert_non_null(strstr(mem.data, "\"count\":2"));
     assert_non_null(strstr(mem.data, "\"next_cursor\":\"10\""));
-    cache_buf_reset(&mem);
-    cache_buf_reset(&red);
+    gg_buf_reset(&mem);
+    gg_buf_reset(&red);
     assert_true(cache_store_list(store, &second, &mem));
     assert_int_equal(cache_read_list(&f->ctx, &second, &red, err, sizeof(err)), CACHE_READ_OK);
     assert_string_equal(red.data, mem.data);
     assert_non_null(strstr(mem.data, "\"count\":2,\"stations\":[{\"station_id\":\"10\""));
 
     cache_id ids[] = {{"s-9", 3}, {"2", 1}, {"77", 2}};
-    cache_buf_reset(&mem);
-    cache_buf_reset(&red);
+    gg_buf_reset(&mem);
+    gg_buf_reset(&red);
     assert_true(cache_store_many(store, ids, 3, GG_ASPECT_EDGE_PREDICTION, &mem));
     assert_int_equal(
         cache_read_many(&f->ctx, ids, 3, GG_ASPECT_EDGE_PREDICTION, &red, err, sizeof(err)),
@@ -375,33 +375,33 @@ static void test_redis_reads_match_memory(void **state)
     assert_int_equal(
         cache_store_latest(store, "2", 1, GG_ASPECT_REAL_TIME, NULL, etag, &body, &len),
         CACHE_LOOKUP_HIT);
-    cache_buf_reset(&red);
+    gg_buf_reset(&red);
     assert_int_equal(cache_read_latest(&f->ctx, "2", GG_ASPECT_REAL_TIME, &red, err, sizeof(err)),
                      CACHE_READ_OK);
     assert_string_equal(red.data, body);
     assert_non_null(strstr(body, "\"modality\":2,"));
     free(body);
-    cache_buf_reset(&red);
+    gg_buf_reset(&red);
     assert_int_equal(cache_read_latest(&f->ctx, "77", GG_ASPECT_REAL_TIME, &red, err, sizeof(err)),
                      CACHE_READ_NOT_FOUND);
 
     /* Recent: all three of station 2, oldest first; a limit keeps the newest. */
-    cache_buf_reset(&red);
+    gg_buf_reset(&red);
     assert_int_equal(cache_read_recent(&f->ctx, "2", 100, &red, err, sizeof(err)), CACHE_READ_OK);
     const char *p1 = strstr(red.data, "\"created_at_us\":150"),
                *p2 = strstr(red.data, "\"created_at_us\":200"),
                *p3 = strstr(red.data, "\"created_at_us\":300");
     assert_true(p1 && p2 && p3 && p1 < p2 && p2 < p3);
-    cache_buf_reset(&red);
+    gg_buf_reset(&red);
     assert_int_equal(cache_read_recent(&f->ctx, "2", 1, &red, err, sizeof(err)), CACHE_READ_OK);
     assert_non_null(strstr(red.data, "\"count\":1"));
     assert_non_null(strstr(red.data, "\"created_at_us\":300"));
-    cache_buf_reset(&red);
+    gg_buf_reset(&red);
     assert_int_equal(cache_read_recent(&f->ctx, "77", 5, &red, err, sizeof(err)),
                      CACHE_READ_NOT_FOUND);
 
-    cache_buf_free(&mem);
-    cache_buf_free(&red);
+    gg_buf_free(&mem);
+    gg_buf_free(&red);
     cache_pool_free(f->ctx.pool);
     cache_store_free(store);
 }
@@ -413,8 +413,8 @@ static void test_unreachable_redis_is_unavailable(void **state)
     f->ctx.redis.port = 1; /* nothing listens on port 1 */
     f->ctx.pool = cache_pool_new(&f->ctx, 1);
     char err[256] = "";
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     assert_int_equal(cache_read_latest(&f->ctx, "1", GG_ASPECT_REAL_TIME, &b, err, sizeof(err)),
                      CACHE_READ_UNAVAILABLE);
     assert_true(strlen(err) > 0);
@@ -428,7 +428,7 @@ static void test_unreachable_redis_is_unavailable(void **state)
     cache_apply_result res;
     assert_int_equal(cache_writer_apply(w, &it, 1, &res, err, sizeof(err)), -1);
     cache_writer_free(w);
-    cache_buf_free(&b);
+    gg_buf_free(&b);
     cache_pool_free(f->ctx.pool);
 }
 

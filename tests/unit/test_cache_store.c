@@ -126,8 +126,8 @@ static void test_incoherent_store_answers_nothing(void **state)
     apply(s, "1", "real_time", 10, 1);
     cache_store_set_incoherent(s);
     assert_int_equal(latest_modality(s, "1", GG_ASPECT_REAL_TIME), -1000 - CACHE_LOOKUP_INCOHERENT);
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     cache_id ids[] = {{"1", 1}};
     assert_false(cache_store_many(s, ids, 1, GG_ASPECT_REAL_TIME, &b));
     assert_false(cache_store_list(s, &(cache_page){10, NULL, 0}, &b));
@@ -142,7 +142,7 @@ static void test_incoherent_store_answers_nothing(void **state)
     cache_store_replace(s, t);
     assert_int_equal(latest_modality(s, "2", GG_ASPECT_REAL_TIME), 9);
     assert_int_equal(latest_modality(s, "1", GG_ASPECT_REAL_TIME), -1000 - CACHE_LOOKUP_NO_STATION);
-    cache_buf_free(&b);
+    gg_buf_free(&b);
     cache_store_free(s);
 }
 
@@ -153,8 +153,8 @@ static void test_list_and_many_bodies(void **state)
     apply(s, "10", "real_time", 10, 10);
     apply(s, "2", "real_time", 20, 2);
     apply(s, "s-1", "edge_prediction", 30, 31);
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     assert_true(cache_store_list(s, &(cache_page){1000, NULL, 0}, &b));
     json_t *j = json_loadb(b.data, b.len, 0, NULL);
     assert_non_null(j);
@@ -173,20 +173,20 @@ static void test_list_and_many_bodies(void **state)
     json_decref(j);
 
     /* Paged: two stations, then what follows the cursor (the last id given out), once each. */
-    cache_buf_reset(&b);
+    gg_buf_reset(&b);
     assert_true(cache_store_list(s, &(cache_page){2, NULL, 0}, &b));
     assert_non_null(strstr(b.data, "\"count\":2,"));
     assert_non_null(strstr(b.data, "\"next_cursor\":\"10\"}"));
-    cache_buf_reset(&b);
+    gg_buf_reset(&b);
     assert_true(cache_store_list(s, &(cache_page){2, "10", 2}, &b));
     assert_non_null(strstr(b.data, "{\"count\":1,\"stations\":[{\"station_id\":\"s-1\""));
     assert_non_null(strstr(b.data, "\"next_cursor\":null}"));
     /* A cursor between stations (one gone meanwhile) resumes after it. */
-    cache_buf_reset(&b);
+    gg_buf_reset(&b);
     assert_true(cache_store_list(s, &(cache_page){5, "3", 1}, &b));
     assert_non_null(strstr(b.data, "{\"count\":2,\"stations\":[{\"station_id\":\"10\""));
 
-    cache_buf_reset(&b);
+    gg_buf_reset(&b);
     cache_id ids[] = {{"s-1", 3}, {"404", 3}};
     assert_true(cache_store_many(s, ids, 2, GG_ASPECT_EDGE_PREDICTION, &b));
     j = json_loadb(b.data, b.len, 0, NULL);
@@ -197,29 +197,29 @@ static void test_list_and_many_bodies(void **state)
         json_integer_value(json_object_get(json_object_get(latest, "s-1"), "modality")), 31);
     assert_true(json_is_null(json_object_get(latest, "404")));
     json_decref(j);
-    cache_buf_free(&b);
+    gg_buf_free(&b);
     cache_store_free(s);
 }
 
 static void test_recent_body_and_buffer(void **state)
 {
     (void)state;
-    cache_buf b;
-    cache_buf_init(&b);
+    gg_buf b;
+    gg_buf_init(&b);
     cache_body_recent_open(&b, "7", 2);
     cache_body_recent_item(&b, 0, "{\"a\":1}", 7);
     cache_body_recent_item(&b, 1, "{\"a\":2}", 7);
     cache_body_recent_close(&b);
     assert_string_equal(b.data,
                         "{\"station_id\":\"7\",\"count\":2,\"readings\":[{\"a\":1},{\"a\":2}]}");
-    cache_buf_reset(&b);
-    cache_buf_add_json_str(&b, "q\"\\\n", 4);
+    gg_buf_reset(&b);
+    gg_buf_json_str(&b, "q\"\\\n", 4);
     assert_string_equal(b.data, "\"q\\\"\\\\\\u000a\"");
     size_t len;
-    char *taken = cache_buf_take(&b, &len);
+    char *taken = gg_buf_take(&b, &len);
     assert_int_equal(len, strlen(taken));
     free(taken);
-    taken = cache_buf_take(&b, &len); /* empty buffer: an empty string, not NULL */
+    taken = gg_buf_take(&b, &len); /* empty buffer: an empty string, not NULL */
     assert_non_null(taken);
     assert_int_equal(len, 0);
     free(taken);
