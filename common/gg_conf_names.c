@@ -32,7 +32,7 @@ static const char *const known_settings[] = {
     "mongo-uri", "mongo-db", "mongo-collection", "mongo-write-concern", "mongo-write-timeout-ms",
     "batch-size", "batch-linger-ms", "max-message-bytes", "retry-max-ms", "dlq-topic", "api-token",
     /* cache */
-    "redis-url", "redis-timeout-ms", "redis-prefix", "recent-size", "rebuild",
+    "redis-url", "redis-timeout-ms", "redis-prefix", "recent-size", "max-stations", "rebuild",
     /* analytics */
     "webhcat-url", "webhdfs-url", "hadoop-user", "admin-token", "backend-timeout-ms",
     "submit-timeout-ms", "jobs-dir", "hdfs-uri", "wordcount-top-max", "wait-max-s",

@@ -31,6 +31,7 @@ typedef struct cache_settings {
     long redis_timeout_ms;
     char *redis_prefix;
     long recent_size;
+    long max_stations; /* 0: no cap */
     bool rebuild;
 } cache_settings;
 
@@ -51,6 +52,7 @@ typedef struct cache_stats {
     gg_counter *lookups_memory;   /* answers from the copy */
     gg_counter *lookups_redis;    /* answers read from Redis */
     gg_counter *redis_read_failures;
+    gg_counter *station_limit; /* readings of new stations past the cap, dropped */
 } cache_stats;
 
 typedef struct cache_store cache_store;

@@ -19,7 +19,9 @@ struct cache_feed {
     bool mark_done;
     atomic_bool *stop;
     gg_backoff backoff;
-    bool failing; /* Redis refused the last attempt */
+    bool failing;            /* Redis refused the last attempt */
+    int64_t limit_logged_ms; /* monotonic; when the station cap was last logged */
+    size_t limit_unlogged;   /* readings refused by the cap since then */
     size_t n;
     cache_item *items;
     rd_kafka_message_t *msgs[FEED_CAP];
@@ -61,6 +63,22 @@ static void finish(cache_feed *f)
     f->n = 0;
 }
 
+/* Counts readings the station cap dropped; logs it at once, then at most once a minute. */
+static void station_limit(cache_feed *f, size_t refused)
+{
+    gg_counter_add(f->ctx->stats.station_limit, refused);
+    f->limit_unlogged += refused;
+    int64_t now = gg_time_mono_ms();
+    if (f->limit_logged_ms && now - f->limit_logged_ms < 60000)
+        return;
+    gg_warn(&f->ctx->svc.log,
+            "station limit reached: readings of new stations are dropped (GRIDGATE_MAX_STATIONS)",
+            "{s:I, s:I}", "max_stations", (json_int_t)f->ctx->cfg.max_stations, "dropped",
+            (json_int_t)f->limit_unlogged);
+    f->limit_logged_ms = now;
+    f->limit_unlogged = 0;
+}
+
 static int apply(cache_feed *f)
 {
     cache_stats *st = &f->ctx->stats;
@@ -74,6 +92,8 @@ static int apply(cache_feed *f)
     gg_counter_add(st->readings, res.applied);
     gg_counter_add(st->latest_updates, res.latest_updates);
     gg_counter_add(st->ignored, res.ignored);
+    if (res.refused)
+        station_limit(f, res.refused);
     return 0;
 }
 

@@ -39,6 +39,9 @@ void cache_stats_init(cache_stats *st, gg_metrics *m)
         gg_metrics_counter(m, "lookups_total", "Answers by source", "source=\"redis\"");
     st->redis_read_failures =
         gg_metrics_counter(m, "redis_read_failures_total", "Reads from Redis that failed", NULL);
+    st->station_limit = gg_metrics_counter(m, "readings_rejected_total",
+                                           "Messages that are not valid readings, by reason",
+                                           "reason=\"station_limit\"");
 }
 
 void cache_stats_rejected(gg_metrics *m, gg_record_reason reason)

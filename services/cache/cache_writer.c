@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_admit.h"
 #include "cache_keys.h"
 #include "cache_redis.h"
 #include "cache_script.h"
@@ -16,6 +17,7 @@ struct cache_writer {
     redisContext *c;
     char sha[CACHE_SHA_LEN];
     char size[24]; /* GRIDGATE_RECENT_SIZE as text, an argument of every call */
+    cache_admit *admit;
 };
 
 cache_writer *cache_writer_new(const cache_ctx *ctx)
@@ -25,6 +27,10 @@ cache_writer *cache_writer_new(const cache_ctx *ctx)
         return NULL;
     w->ctx = ctx;
     snprintf(w->size, sizeof(w->size), "%ld", ctx->cfg.recent_size);
+    if (!(w->admit = cache_admit_new(ctx->cfg.max_stations))) {
+        free(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -33,6 +39,7 @@ void cache_writer_free(cache_writer *w)
     if (!w)
         return;
     redisFree(w->c);
+    cache_admit_free(w->admit);
     free(w);
 }
 
@@ -99,12 +106,12 @@ static bool script_reply_ok(const redisReply *r)
 
 /* One round: 0 all acknowledged, 1 the server lacks the script, -1 error (I/O errors drop the
  * connection; error replies leave it usable, every reply having been read). */
-static int round_trip(cache_writer *w, const cache_item *items, size_t n, cache_apply_result *res,
-                      char *err, size_t errlen)
+static int round_trip(cache_writer *w, const cache_item *items, size_t n, const bool *refused,
+                      cache_apply_result *res, char *err, size_t errlen)
 {
     size_t sent = 0;
     for (size_t i = 0; i < n; i++) {
-        if (items[i].doclen) {
+        if (items[i].doclen && !refused[i]) {
             append_item(w, &items[i]);
             sent++;
         }
@@ -139,9 +146,41 @@ static int round_trip(cache_writer *w, const cache_item *items, size_t n, cache_
         return -1;
     if (noscript)
         return 1;
+    got.refused = res->refused;
     *res = got;
     return 0;
 }
+
+/* Which of the batch's readings the station cap refuses (cache_admit.h); -1 when Redis failed. */
+static long admit(cache_writer *w, const cache_item *items, size_t n, bool *refused, char *err,
+                  size_t errlen)
+{
+    const char **ids = calloc(n, sizeof(*ids));
+    bool *sub = calloc(n, sizeof(*sub));
+    long rc = -1;
+    if (!ids || !sub) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].doclen)
+            ids[m++] = items[i].rec.station_id;
+    rc = cache_admit_check(w->admit, w->c, w->ctx->index_key, ids, m, sub, err, errlen);
+    if (rc < 0) {
+        drop(w); /* replies may be left unread */
+        goto done;
+    }
+    for (size_t i = 0, k = 0; i < n; i++)
+        refused[i] = items[i].doclen ? sub[k++] : false;
+done:
+    free(ids);
+    free(sub);
+    return rc;
+}
+
+static int apply_admitted(cache_writer *w, const cache_item *items, size_t n, const bool *refused,
+                          cache_apply_result *res, char *err, size_t errlen);
 
 int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache_apply_result *res,
                        char *err, size_t errlen)
@@ -154,10 +193,27 @@ int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache
         return 0;
     if (!w->c && writer_connect(w, err, errlen) != 0)
         return -1;
+    bool *refused = calloc(n, sizeof(*refused));
+    long nrefused = refused ? admit(w, items, n, refused, err, errlen) : -1;
+    if (nrefused < 0) {
+        if (!refused)
+            snprintf(err, errlen, "out of memory");
+        free(refused);
+        return -1;
+    }
+    res->refused = (size_t)nrefused;
+    int rc = apply_admitted(w, items, n, refused, res, err, errlen);
+    free(refused);
+    return rc;
+}
+
+static int apply_admitted(cache_writer *w, const cache_item *items, size_t n, const bool *refused,
+                          cache_apply_result *res, char *err, size_t errlen)
+{
     /* A restarted server forgets the script: load it again and resend the (idempotent) batch.
      * Twice in a row would mean something flushes scripts continually. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        int rc = round_trip(w, items, n, res, err, errlen);
+        int rc = round_trip(w, items, n, refused, res, err, errlen);
         if (rc <= 0)
             return rc;
         if (cache_script_load(w->c, w->sha, err, errlen) != 0) {

@@ -27,6 +27,7 @@ typedef struct cache_apply_result {
     size_t applied;        /* readings sent */
     size_t latest_updates; /* readings that became the latest of their station and aspect */
     size_t ignored;        /* readings that changed nothing */
+    size_t refused;        /* readings of new stations past GRIDGATE_MAX_STATIONS, dropped */
 } cache_apply_result;
 
 typedef struct cache_writer cache_writer;
@@ -34,7 +35,8 @@ typedef struct cache_writer cache_writer;
 cache_writer *cache_writer_new(const cache_ctx *ctx);
 void cache_writer_free(cache_writer *w);
 
-/* Returns 0 when Redis acknowledged every reading of items[0..n), else -1 with the reason in
+/* Returns 0 when Redis acknowledged every reading of items[0..n) that the station cap admits
+ * (cache_admit.h; res->refused counts the others, dropped), else -1 with the reason in
  * err (the connection is dropped after an I/O error and reopened on the next call). */
 int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache_apply_result *res,
                        char *err, size_t errlen);
