@@ -1,17 +1,24 @@
-/* cache_script: the one server-side step that applies a reading to Redis atomically.
+/* cache_script: the one server-side step that applies readings of one station to Redis
+ * atomically, in the order given: one call per station and poll batch.
  *
- * EVALSHA <sha> 3 <latest key of the aspect> <recent set> <recent ids hash>
- *         <created_at_us> <correlation id or ""> <document> <recent size> <update channel>
+ * EVALSHA <sha> 4 <latest key, real_time> <latest key, edge_prediction> <recent set>
+ *         <recent ids hash> <recent size> <update channel>
+ *         then per reading: <aspect: 1 real_time, 2 edge_prediction> <created_at_us>
+ *                           <correlation id or ""> <document>
  *
+ * Every key holds the station as its hash tag (cache_keys.h), so one call touches one slot.
+ * Per reading, as if each were applied alone:
  * - latest: the document replaces the stored one only when it is newer by the order of
- *   cache_doc.h, so duplicates and late messages never move a value back; a replacement is
- *   published on the update channel (the document is the message) for serving replicas that
- *   keep a local copy;
+ *   cache_doc.h, so duplicates and late messages never move a value back. The stored value is
+ *   written, and published on the update channel (the document is the message) for serving
+ *   replicas that keep a local copy, once per aspect at the end of the call: the last of several
+ *   replacements in one call is the only one anybody could read;
  * - recent: the document joins the sorted set scored by created_at_us. A correlation id seen
  *   before keeps only the newer of the two documents, so a resent reading is not listed twice;
  *   the set is then trimmed to the recent size, oldest first, and the ids of trimmed documents
  *   leave the hash.
- * Returns {latest replaced (0/1), document now in the recent set (0/1)}.
+ * Returns, per reading in order, {latest replaced (0/1), document in the recent set after its
+ * step (0/1)}, flattened.
  *
  * The script loads once per connection (SCRIPT LOAD); callers re-load it when a server answers
  * NOSCRIPT (after a restart or SCRIPT FLUSH). */

@@ -61,64 +61,149 @@ static int writer_connect(cache_writer *w, char *err, size_t errlen)
     return 0;
 }
 
-static void append_item(cache_writer *w, const cache_item *it)
+/* The batch's readings to send (valid, admitted), grouped by station in their batch order: one
+ * script call per group. */
+typedef struct batch_order {
+    size_t *idx;    /* item indexes, sorted by (station, position) */
+    size_t n;       /* how many */
+    size_t *starts; /* group g is idx[starts[g]..starts[g + 1]) */
+    size_t groups;
+} batch_order;
+
+/* Sorts idx[0..n) by (station, position) with an insertion-merge: qsort takes no context, and
+ * batches are at most a poll's worth of items. */
+static int by_station(const cache_item *items, size_t x, size_t y)
+{
+    int c = strcmp(items[x].rec.station_id, items[y].rec.station_id);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+static void merge_sort(const cache_item *items, size_t *idx, size_t *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    merge_sort(items, idx, tmp, h);
+    merge_sort(items, idx + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = by_station(items, idx[i], idx[j]) <= 0 ? idx[i++] : idx[j++];
+    while (i < h)
+        tmp[k++] = idx[i++];
+    while (j < n)
+        tmp[k++] = idx[j++];
+    memcpy(idx, tmp, n * sizeof(*idx));
+}
+
+static int order_batch(const cache_item *items, size_t n, const bool *refused, batch_order *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->idx = calloc(n + 1, sizeof(*o->idx));
+    o->starts = calloc(n + 2, sizeof(*o->starts));
+    size_t *tmp = calloc(n + 1, sizeof(*tmp));
+    if (!o->idx || !o->starts || !tmp) {
+        free(tmp);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (items[i].doclen && !refused[i])
+            o->idx[o->n++] = i;
+    merge_sort(items, o->idx, tmp, o->n);
+    free(tmp);
+    for (size_t k = 0; k < o->n; k++)
+        if (k == 0 ||
+            strcmp(items[o->idx[k]].rec.station_id, items[o->idx[k - 1]].rec.station_id) != 0)
+            o->starts[o->groups++] = k;
+    o->starts[o->groups] = o->n;
+    return 0;
+}
+
+static void order_free(batch_order *o)
+{
+    free(o->idx);
+    free(o->starts);
+}
+
+/* EVALSHA, the digest, the key count, four keys, the recent size and the channel. */
+#define GROUP_FIXED 9
+
+/* Appends the script call of group g and the SADD of its station to the index. */
+static int append_group(cache_writer *w, const cache_item *items, const batch_order *o, size_t g)
 {
     const char *prefix = w->ctx->cfg.redis_prefix;
-    const gg_record *r = &it->rec;
-    char klatest[CACHE_KEY_MAX], krecent[CACHE_KEY_MAX], kids[CACHE_KEY_MAX], us[24];
-    size_t l1 = cache_key_latest(klatest, prefix, r->station_id, r->aspect);
-    size_t l2 = cache_key_recent(krecent, prefix, r->station_id);
-    size_t l3 = cache_key_recent_ids(kids, prefix, r->station_id);
-    size_t lus = (size_t)snprintf(us, sizeof(us), "%" PRId64, r->created_at_us);
-    const char *cid = r->has_correlation_id ? r->correlation_id : "";
-    const char *argv[] = {"EVALSHA", w->sha, "3",     klatest, krecent,        kids,
-                          us,        cid,    it->doc, w->size, w->ctx->channel};
-    size_t lens[] = {7,
-                     CACHE_SHA_LEN - 1,
-                     1,
-                     l1,
-                     l2,
-                     l3,
-                     lus,
-                     strlen(cid),
-                     it->doclen,
-                     strlen(w->size),
-                     strlen(w->ctx->channel)};
-    redisAppendCommandArgv(w->c, 11, argv, lens);
-    const char *sadd[] = {"SADD", w->ctx->index_key, r->station_id};
-    size_t slens[] = {4, strlen(w->ctx->index_key), strlen(r->station_id)};
+    size_t from = o->starts[g], count = o->starts[g + 1] - from;
+    const char *station = items[o->idx[from]].rec.station_id;
+    size_t argc = GROUP_FIXED + 4 * count, a = 0;
+    const char **argv = calloc(argc, sizeof(*argv));
+    size_t *lens = calloc(argc, sizeof(*lens));
+    char(*us)[24] = calloc(count, sizeof(*us));
+    char keys[4][CACHE_KEY_MAX];
+    int rc = -1;
+    if (!argv || !lens || !us)
+        goto done;
+#define ARG(p, l) (argv[a] = (p), lens[a++] = (l))
+    ARG("EVALSHA", 7);
+    ARG(w->sha, CACHE_SHA_LEN - 1);
+    ARG("4", 1);
+    ARG(keys[0], cache_key_latest(keys[0], prefix, station, GG_ASPECT_REAL_TIME));
+    ARG(keys[1], cache_key_latest(keys[1], prefix, station, GG_ASPECT_EDGE_PREDICTION));
+    ARG(keys[2], cache_key_recent(keys[2], prefix, station));
+    ARG(keys[3], cache_key_recent_ids(keys[3], prefix, station));
+    ARG(w->size, strlen(w->size));
+    ARG(w->ctx->channel, strlen(w->ctx->channel));
+    for (size_t k = 0; k < count; k++) {
+        const cache_item *it = &items[o->idx[from + k]];
+        const char *cid = it->rec.has_correlation_id ? it->rec.correlation_id : "";
+        ARG(it->rec.aspect == GG_ASPECT_REAL_TIME ? "1" : "2", 1);
+        ARG(us[k], (size_t)snprintf(us[k], sizeof(us[k]), "%" PRId64, it->rec.created_at_us));
+        ARG(cid, strlen(cid));
+        ARG(it->doc, it->doclen);
+    }
+#undef ARG
+    redisAppendCommandArgv(w->c, (int)a, argv, lens);
+    const char *sadd[] = {"SADD", w->ctx->index_key, station};
+    size_t slens[] = {4, strlen(w->ctx->index_key), strlen(station)};
     redisAppendCommandArgv(w->c, 3, sadd, slens);
+    rc = 0;
+done:
+    free(argv);
+    free(lens);
+    free(us);
+    return rc;
 }
 
-/* Checks one EVALSHA reply; counts its outcome. */
-static void script_outcome(const redisReply *r, cache_apply_result *res)
+/* Checks one script reply for a group of count readings; counts their outcomes. */
+static bool script_outcome(const redisReply *r, size_t count, cache_apply_result *res)
 {
-    long long changed = r->element[0]->integer, added = r->element[1]->integer;
-    res->latest_updates += changed ? 1 : 0;
-    res->ignored += (!changed && !added) ? 1 : 0;
-}
-
-static bool script_reply_ok(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-           r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * count)
+        return false;
+    for (size_t k = 0; k < r->elements; k++)
+        if (r->element[k]->type != REDIS_REPLY_INTEGER)
+            return false;
+    for (size_t k = 0; k < count; k++) {
+        long long changed = r->element[2 * k]->integer, added = r->element[2 * k + 1]->integer;
+        res->latest_updates += changed ? 1 : 0;
+        res->ignored += (!changed && !added) ? 1 : 0;
+        res->applied++;
+    }
+    return true;
 }
 
 /* One round: 0 all acknowledged, 1 the server lacks the script, -1 error (I/O errors drop the
  * connection; error replies leave it usable, every reply having been read). */
-static int round_trip(cache_writer *w, const cache_item *items, size_t n, const bool *refused,
+static int round_trip(cache_writer *w, const cache_item *items, const batch_order *o,
                       cache_apply_result *res, char *err, size_t errlen)
 {
-    size_t sent = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].doclen && !refused[i]) {
-            append_item(w, &items[i]);
-            sent++;
+    for (size_t g = 0; g < o->groups; g++) {
+        if (append_group(w, items, o, g) != 0) {
+            snprintf(err, errlen, "out of memory");
+            drop(w); /* what was queued must not be sent half */
+            return -1;
         }
     }
     cache_apply_result got = {0};
     bool noscript = false, failed = false;
-    for (size_t i = 0; i < sent * 2; i++) {
+    for (size_t i = 0; i < o->groups * 2; i++) {
         redisReply *r = NULL;
         if (redisGetReply(w->c, (void **)&r) != REDIS_OK) {
             snprintf(err, errlen, "%s", w->c->errstr);
@@ -126,19 +211,17 @@ static int round_trip(cache_writer *w, const cache_item *items, size_t n, const 
             return -1;
         }
         bool is_script = i % 2 == 0;
+        size_t count = o->starts[i / 2 + 1] - o->starts[i / 2];
         if (is_script && cache_script_is_noscript(r)) {
             noscript = true;
         } else if (r->type == REDIS_REPLY_ERROR) {
             if (!failed)
                 snprintf(err, errlen, "%s", r->str);
             failed = true;
-        } else if (is_script && !script_reply_ok(r)) {
+        } else if (is_script && !script_outcome(r, count, &got)) {
             if (!failed)
                 snprintf(err, errlen, "unexpected reply to the update step");
             failed = true;
-        } else if (is_script) {
-            script_outcome(r, &got);
-            got.applied++;
         }
         freeReplyObject(r);
     }
@@ -210,17 +293,27 @@ int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache
 static int apply_admitted(cache_writer *w, const cache_item *items, size_t n, const bool *refused,
                           cache_apply_result *res, char *err, size_t errlen)
 {
+    batch_order o;
+    int rc = -1;
+    if (order_batch(items, n, refused, &o) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     /* A restarted server forgets the script: load it again and resend the (idempotent) batch.
      * Twice in a row would mean something flushes scripts continually. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        int rc = round_trip(w, items, n, refused, res, err, errlen);
+        rc = round_trip(w, items, &o, res, err, errlen);
         if (rc <= 0)
-            return rc;
+            goto done;
         if (cache_script_load(w->c, w->sha, err, errlen) != 0) {
             drop(w);
-            return -1;
+            rc = -1;
+            goto done;
         }
     }
     snprintf(err, errlen, "the update script disappears from redis again and again");
-    return -1;
+    rc = -1;
+done:
+    order_free(&o);
+    return rc;
 }

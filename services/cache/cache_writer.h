@@ -1,8 +1,11 @@
-/* cache_writer: applies a poll batch of readings to Redis in one pipelined round: per reading
- * one EVALSHA of the update step (cache_script.h) and one SADD to the station index. The index
- * lives outside the station's hash tag (it spans all stations), so it is written beside the
- * script rather than inside it; the script runs first, so an indexed station always has data.
- * Both are idempotent: a batch that failed halfway is simply sent again.
+/* cache_writer: applies a poll batch of readings to Redis in one pipelined round: per station
+ * in the batch one EVALSHA of the update step (cache_script.h) with that station's readings in
+ * batch order, and one SADD to the station index. A call per station rather than per reading:
+ * Redis pays a script call's fixed cost once per station and poll, and one write and one
+ * notification per latest value however many readings replaced it. The index lives outside the
+ * station's hash tag (it spans all stations), so it is written beside the script rather than
+ * inside it; the script runs first, so an indexed station always has data. Both are idempotent:
+ * a batch that failed halfway is simply sent again.
  *
  * The writer owns one connection (the consumer thread's), opened lazily; the script is loaded
  * when it connects and again when the server answers NOSCRIPT. */
