@@ -14,11 +14,12 @@
  *   replicas that keep a local copy, once per aspect at the end of the call: the last of several
  *   replacements in one call is the only one anybody could read;
  * - recent: the document joins the sorted set scored by created_at_us. A correlation id seen
- *   before keeps only the newer of the two documents, so a resent reading is not listed twice;
- *   the set is then trimmed to the recent size, oldest first, and the ids of trimmed documents
- *   leave the hash.
- * Returns, per reading in order, {latest replaced (0/1), document in the recent set after its
- * step (0/1)}, flattened.
+ *   before keeps only the newer of the two documents, so a resent reading is not listed twice.
+ *   At the end of the call the set is trimmed to the recent size, oldest first, and the ids of
+ *   trimmed documents leave the hash: the same set as trimming after each reading, since a
+ *   document trimmed early would have as many newer ones above it at the end.
+ * Returns, per reading in order, {latest replaced (0/1), document in the recent set at the end
+ * of the call (0/1)}, flattened.
  *
  * The script loads once per connection (SCRIPT LOAD); callers re-load it when a server answers
  * NOSCRIPT (after a restart or SCRIPT FLUSH). */
