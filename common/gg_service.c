@@ -57,6 +57,13 @@ static void handle_metrics(gg_http_req *req, void *ud)
     gg_http_reply_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
+static void handle_openapi(gg_http_req *req, void *ud)
+{
+    const char *doc = ud;
+    gg_http_add_header(req, "Cache-Control", "public, max-age=3600");
+    gg_http_reply_static(req, 200, "application/json", doc, strlen(doc));
+}
+
 int gg_service_start(gg_service *svc)
 {
     char labels[64];
@@ -64,6 +71,9 @@ int gg_service_start(gg_service *svc)
     gg_gauge_set(gg_metrics_gauge(svc->metrics, "build_info", "Build of this binary", labels), 1);
     if (gg_health_mount(svc->health, svc->http) != 0 ||
         gg_http_route(svc->http, "GET", "/metrics", 0, handle_metrics, svc) != 0)
+        return -1;
+    if (svc->openapi && gg_http_route(svc->http, "GET", "/openapi.json", 0, handle_openapi,
+                                      (void *)svc->openapi) != 0)
         return -1;
     if (gg_health_start(svc->health, svc->probe_interval_ms) != 0)
         return -1;

@@ -26,6 +26,7 @@ typedef struct gg_service {
     unsigned probe_interval_ms;
     int64_t shutdown_timeout_ms;
     int64_t deadline_ms; /* set when shutdown starts */
+    const char *openapi; /* served at GET /openapi.json when set (before gg_service_start) */
 } gg_service;
 
 /* Blocks the shutdown signals in the calling thread, so every thread created later inherits the
@@ -35,7 +36,7 @@ void gg_service_signals_init(gg_service *svc);
 
 /* Sets up log, metrics (prefix "gridgate_<name>"), health and the HTTP server (not started). */
 int gg_service_init(gg_service *svc, const char *name, const gg_base_settings *base);
-/* Adds /healthz, /readyz and /metrics, starts the probes and the HTTP server. */
+/* Adds /healthz, /readyz, /metrics and /openapi.json, starts the probes and the HTTP server. */
 int gg_service_start(gg_service *svc);
 /* Waits for SIGTERM or SIGINT; calls tick(ud) every tick_ms meanwhile when tick is set. Returns
  * the signal number. */
@@ -54,8 +55,9 @@ void gg_service_destroy(gg_service *svc);
  * workers are asked to stop, probes stop, the workers are joined and the parts freed. A
  * service's main is gg_service_main with its definition; its hooks get its context struct. */
 typedef struct gg_service_def {
-    const char *name;         /* "cache": log field, metric prefix gridgate_cache */
-    const gg_conf_spec *spec; /* the settings table and check */
+    const char *name;             /* "cache": log field, metric prefix gridgate_cache */
+    const gg_conf_spec *spec;     /* the settings table and check */
+    const unsigned char *openapi; /* the service's OpenAPI document (JSON, NUL-terminated) */
     /* Library globals that must be set up before any thread (curl, mongoc); may be NULL. */
     void (*process_init)(void);
     void (*process_cleanup)(void);

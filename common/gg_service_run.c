@@ -15,6 +15,7 @@ static int start(const gg_service_def *def, void *ctx, const gg_service_parts *p
     gg_service *svc = parts->svc;
     if (gg_service_init(svc, def->name, parts->base) != 0)
         return -1;
+    svc->openapi = (const char *)def->openapi;
     const gg_conf_spec *spec = def->spec;
     gg_info(&svc->log, "starting", "{s:s, s:o, s:o?}", "version", GG_VERSION, "settings",
             gg_conf_describe(spec->opts, spec->nopts, parts->settings), "kafka_props",

@@ -128,10 +128,14 @@ static const gg_conf_spec analytics_spec = {
     "gridgate-analytics", "Runs word counts and HiveQL over HDFS text through WebHCat.",
     analytics_opts, ANALYTICS_NOPTS, analytics_validate};
 
+/* GET /openapi.json, generated from services/analytics/openapi.json at build time. */
+extern const unsigned char analytics_openapi[];
+
 static int analytics_start(analytics_ctx *ctx)
 {
     if (gg_service_init(&ctx->svc, "analytics", &ctx->cfg.base) != 0)
         return -1;
+    ctx->svc.openapi = (const char *)analytics_openapi;
     gg_info(&ctx->svc.log, "starting", "{s:s, s:o}", "version", GG_VERSION, "settings",
             gg_conf_describe(analytics_opts, ANALYTICS_NOPTS, &ctx->cfg));
     if (analytics_setup(ctx) != 0 || gg_service_start(&ctx->svc) != 0)

@@ -75,9 +75,13 @@ static void cache_teardown(void *ud)
         gg_kafka_producer_destroy(ctx->kafka_probe_handle);
 }
 
+/* GET /openapi.json, generated from services/cache/openapi.json at build time. */
+extern const unsigned char cache_openapi[];
+
 const gg_service_def cache_service = {
     .name = "cache",
     .spec = &cache_spec,
+    .openapi = cache_openapi,
     .setup = cache_setup,
     .run = cache_run,
     .teardown = cache_teardown,

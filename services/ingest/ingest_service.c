@@ -86,9 +86,13 @@ static void ingest_teardown(void *ud)
     free(ctx->dlq_topic);
 }
 
+/* GET /openapi.json, generated from services/ingest/openapi.json at build time. */
+extern const unsigned char ingest_openapi[];
+
 const gg_service_def ingest_service = {
     .name = "ingest",
     .spec = &ingest_spec,
+    .openapi = ingest_openapi,
     .process_init = mongoc_init,
     .process_cleanup = mongoc_cleanup,
     .setup = ingest_setup,

@@ -9,6 +9,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import urllib.parse
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -114,25 +115,26 @@ def check_schema_examples():
 
 
 def _spec_examples(node, trail=""):
-    """(trail, schema, example) for every example openapi.yaml gives: next to a schema (a
-    parameter's, header's or media type's example and examples) or in one (example, and the
-    JSON Schema keyword examples)."""
+    """(trail, pointer of the schema, example) for every example openapi.yaml gives: next to a
+    schema (a parameter's, header's or media type's example and examples) or in one (example,
+    and the JSON Schema keyword examples)."""
     if isinstance(node, dict):
         schema = node.get("schema")
         if isinstance(schema, dict):
             if "example" in node:
-                yield trail, schema, node["example"]
+                yield trail, f"{trail}/schema", node["example"]
             examples = node.get("examples")
             for name, ex in (examples.items() if isinstance(examples, dict) else ()):
                 if isinstance(ex, dict) and "value" in ex:
-                    yield f"{trail}/examples/{name}", schema, ex["value"]
+                    yield f"{trail}/examples/{name}", f"{trail}/schema", ex["value"]
         else:
             if "example" in node and not isinstance(node.get("example"), dict):
-                yield f"{trail}/example", node, node["example"]
+                yield f"{trail}/example", trail, node["example"]
             examples = node.get("examples")
             for i, ex in enumerate(examples if isinstance(examples, list) else ()):
-                yield f"{trail}/examples/{i}", node, ex
+                yield f"{trail}/examples/{i}", trail, ex
         for key, value in node.items():
+            key = str(key).replace("~", "~0").replace("/", "~1")
             yield from _spec_examples(value, f"{trail}/{key}")
     elif isinstance(node, list):
         for i, value in enumerate(node):
@@ -140,20 +142,20 @@ def _spec_examples(node, trail=""):
 
 
 def check_spec_examples():
-    """Every example of a parameter, header or body in openapi.yaml fits its schema."""
+    """Every example of a parameter, header or body in openapi.yaml fits its schema, each schema
+    resolved inside the document (which holds every schema under components/schemas)."""
     with open(SPEC, encoding="utf-8") as f:
         spec = yaml.safe_load(f)
-    registry = _registry()
     base = SPEC.as_uri()
+    registry = _registry().with_resource(
+        base, Resource.from_contents({**spec, "$id": base}, default_specification=DRAFT202012))
     problems, count = [], 0
-    for trail, schema, example in _spec_examples(spec.get("paths", {}), "/paths"):
-        count += 1
-        problems += [f"openapi.yaml{trail}: {e}" for e in
-                     _errors(_validator({**schema, "$id": base}, registry), example)]
-    for trail, schema, example in _spec_examples(spec.get("components", {}), "/components"):
-        count += 1
-        problems += [f"openapi.yaml{trail}: {e}" for e in
-                     _errors(_validator({**schema, "$id": base}, registry), example)]
+    for part in ("paths", "components"):
+        for trail, pointer, example in _spec_examples(spec.get(part, {}), f"/{part}"):
+            count += 1
+            ref = {"$ref": base + "#" + urllib.parse.quote(pointer, safe="/~")}
+            problems += [f"openapi.yaml{trail}: {e}" for e in
+                         _errors(_validator(ref, registry), example)]
     if problems:
         raise CheckFailed("\n".join(problems))
     return f"{count} examples"
