@@ -264,9 +264,11 @@ static int64_t poll_jobs(analytics_tracker *t, int64_t now)
     size_t n = 0;
     int64_t soonest = INT64_MAX;
     double active = 0;
+    analytics_job *const *jobs;
     analytics_store_lock(t->ctx->store);
-    for (size_t i = 0; i < analytics_store_count(t->ctx->store); i++) {
-        analytics_job *j = analytics_store_at(t->ctx->store, i);
+    size_t count = analytics_store_active(t->ctx->store, &jobs);
+    for (size_t i = 0; i < count; i++) {
+        analytics_job *j = jobs[i];
         if (analytics_job_terminal(j->state))
             continue;
         active++;
@@ -296,9 +298,11 @@ static int64_t save_dirty(analytics_tracker *t, int64_t now)
         return t->save_at;
     char ids[POLL_BATCH][32];
     size_t n = 0;
+    analytics_job *const *jobs;
     analytics_store_lock(t->ctx->store);
-    for (size_t i = 0; i < analytics_store_count(t->ctx->store) && n < POLL_BATCH; i++) {
-        analytics_job *j = analytics_store_at(t->ctx->store, i);
+    size_t count = analytics_store_active(t->ctx->store, &jobs);
+    for (size_t i = 0; i < count && n < POLL_BATCH; i++) {
+        analytics_job *j = jobs[i];
         if (j->dirty && !j->submitting && j->owned)
             snprintf(ids[n++], sizeof(ids[0]), "%s", j->id);
     }
