@@ -1,5 +1,6 @@
 /* Unit tests of what the analytics service costs as finished jobs pile up: the tracker's passes
- * and the list's pages look at the unfinished jobs and the page, not at every job kept. */
+ * and the list's pages look at the unfinished jobs and the page, not at every job kept, and
+ * memory stays flat while jobs are submitted and finish (retention removes the oldest). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "test_analytics_fake.h"
 #include "test_analytics_svc.h"
+#include "test_analytics_churn.h"
 #pragma GCC diagnostic pop
 
 #define FINISHED 10000 /* finished jobs kept beside the few running ones */
@@ -197,12 +199,60 @@ static void test_store_active_list_and_pages(void **state)
     analytics_store_free(store);
 }
 
+/* Sanitizers keep freed memory aside (ASan's quarantine) or shadow it: RSS says little there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RSS_MEANINGFUL false
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RSS_MEANINGFUL false
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL true
+#endif
+
+#define CHURN_RETAINED 200
+#define CHURN_JOBS     (RSS_MEANINGFUL ? 2000 : 1000) /* sanitizers run it several times slower */
+
+static void retain_few(analytics_settings *c, void *arg)
+{
+    (void)arg;
+    c->retention_count = CHURN_RETAINED;
+    c->lease_ms = 1000; /* a sweep a second: jobs finish several times faster */
+}
+
+/* 2,000 jobs submitted and finished with 200 kept: the jobs in memory and the records in HDFS
+ * stay at the retention count, and the process does not grow between the 1,000th and the
+ * 2,000th job (bench/analytics/churn gives the figure over 10,000). */
+static void test_memory_stays_flat_as_jobs_finish(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_tuned(f, retain_few, NULL);
+    assert_true(svc_await(svc_loaded, s, 30000));
+    static const size_t marks[] = {CHURN_JOBS / 4, CHURN_JOBS / 2, CHURN_JOBS};
+    churn_mark m[3];
+    assert_int_equal(churn_run(s, f, marks, 3, m), 0);
+    for (size_t k = 0; k < 3; k++) {
+        print_message("after %zu jobs: %lld ms, RSS %ld KiB, %zu jobs in memory, %zu records\n",
+                      m[k].submitted, (long long)m[k].ms, m[k].rss_kib, m[k].in_memory,
+                      m[k].records);
+        assert_true(m[k].in_memory <= CHURN_RETAINED);
+        assert_true(m[k].records <= CHURN_RETAINED);
+    }
+    if (RSS_MEANINGFUL && m[2].rss_kib - m[1].rss_kib > 4096)
+        fail_msg("RSS grew by %ld KiB over %d finished jobs", m[2].rss_kib - m[1].rss_kib,
+                 CHURN_JOBS / 2);
+    svc_stop(s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_active_list_and_pages),
         cmocka_unit_test_setup_teardown(test_tracker_passes_skip_finished_jobs, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_stays_flat_as_jobs_finish, fake_setup,
                                         fake_teardown),
     };
     int rc = cmocka_run_group_tests_name("analytics_bounded", tests, NULL, NULL);

@@ -1,0 +1,87 @@
+/* tool_analytics_churn: whether gridgate-analytics keeps a flat memory while jobs come and go.
+ * Runs the service in-process against the unit tests' fake of WebHCat and WebHDFS (in its mode
+ * where every job succeeds at once), submits N raw queries one after another and prints, every
+ * 1,000 jobs (once they have finished and retention has had two sweeps), the process's RSS, the
+ * jobs in the service's memory and the job records in the fake HDFS. The RSS includes the fake's
+ * files and the client; it should stop growing once retention removes as many jobs as arrive.
+ *
+ *   tool_analytics_churn [JOBS (10000)] [RETENTION_COUNT (1000)] [LEASE_MS (3000)]
+ *
+ * Run by bench/analytics/churn. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "analytics.h"
+/* The fake serves several executables: not each one uses all of it. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "../unit/test_analytics_fake.h"
+#include "../unit/test_analytics_svc.h"
+#include "../unit/test_analytics_churn.h"
+#pragma GCC diagnostic pop
+
+#define MAX_MARKS 1000
+
+typedef struct churn_settings {
+    long retention_count, lease_ms;
+} churn_settings;
+
+static void tune(analytics_settings *c, void *arg)
+{
+    const churn_settings *want = arg;
+    c->retention_count = want->retention_count;
+    c->lease_ms = want->lease_ms;
+    c->poll_interval_ms = 2000; /* the default */
+}
+
+int main(int argc, char **argv)
+{
+    size_t jobs = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
+    churn_settings want = {argc > 2 ? strtol(argv[2], NULL, 10) : 1000,
+                           argc > 3 ? strtol(argv[3], NULL, 10) : 3000};
+    if (jobs < 1 || jobs > 1000u * MAX_MARKS || want.retention_count < 1 || want.lease_ms < 100) {
+        fprintf(stderr, "usage: %s [JOBS (1..%u)] [RETENTION_COUNT] [LEASE_MS (>= 100)]\n", argv[0],
+                1000u * MAX_MARKS);
+        return 2;
+    }
+    static size_t marks[MAX_MARKS];
+    static churn_mark m[MAX_MARKS];
+    size_t nmarks = 0;
+    for (size_t k = 1000; k < jobs; k += 1000)
+        marks[nmarks++] = k;
+    marks[nmarks++] = jobs;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    void *state = NULL;
+    fake_setup(&state);
+    fake *f = state;
+    long rss0 = svc_rss_kib();
+    svc *s = svc_start_tuned(f, tune, &want);
+    if (!svc_await(svc_loaded, s, 30000)) {
+        fprintf(stderr, "the job records never loaded\n");
+        return 1;
+    }
+    long rss_started = svc_rss_kib();
+    size_t refused = churn_run(s, f, marks, nmarks, m);
+    printf("retention count %ld, lease %ld ms; RSS %ld KiB before the service, %ld KiB once "
+           "started\n",
+           want.retention_count, want.lease_ms, rss0, rss_started);
+    printf("%8s %10s %10s %10s %10s %10s\n", "jobs", "ms", "RSS KiB", "in memory", "records",
+           "files");
+    for (size_t k = 0; k < nmarks; k++)
+        printf("%8zu %10lld %10ld %10zu %10zu %10zu\n", m[k].submitted, (long long)m[k].ms,
+               m[k].rss_kib, m[k].in_memory, m[k].records, m[k].files);
+    printf("submissions refused: %zu\n", refused);
+    svc_stop(s);
+    fake_teardown(&state);
+    curl_global_cleanup();
+    return refused == 0 && m[nmarks - 1].in_memory <= (size_t)want.retention_count ? 0 : 1;
+}
