@@ -24,30 +24,28 @@
 /* The fake serves several executables: not each one uses all of it. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
-#include "../unit/test_analytics_fake.h"
-#include "../unit/test_analytics_svc.h"
 #include "../unit/test_analytics_churn.h"
 #pragma GCC diagnostic pop
 
 #define MAX_MARKS 1000
 
-typedef struct churn_settings {
+/* The settings from the command line, for tune (set once, before the service starts). */
+static struct {
     long retention_count, lease_ms;
-} churn_settings;
+} want;
 
-static void tune(analytics_settings *c, void *arg)
+static void tune(analytics_settings *c)
 {
-    const churn_settings *want = arg;
-    c->retention_count = want->retention_count;
-    c->lease_ms = want->lease_ms;
+    c->retention_count = want.retention_count;
+    c->lease_ms = want.lease_ms;
     c->poll_interval_ms = 2000; /* the default */
 }
 
 int main(int argc, char **argv)
 {
     size_t jobs = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
-    churn_settings want = {argc > 2 ? strtol(argv[2], NULL, 10) : 1000,
-                           argc > 3 ? strtol(argv[3], NULL, 10) : 3000};
+    want.retention_count = argc > 2 ? strtol(argv[2], NULL, 10) : 1000;
+    want.lease_ms = argc > 3 ? strtol(argv[3], NULL, 10) : 3000;
     if (jobs < 1 || jobs > 1000u * MAX_MARKS || want.retention_count < 1 || want.lease_ms < 100) {
         fprintf(stderr, "usage: %s [JOBS (1..%u)] [RETENTION_COUNT] [LEASE_MS (>= 100)]\n", argv[0],
                 1000u * MAX_MARKS);
@@ -63,22 +61,19 @@ int main(int argc, char **argv)
     void *state = NULL;
     fake_setup(&state);
     fake *f = state;
-    long rss0 = svc_rss_kib();
-    svc *s = svc_start_tuned(f, tune, &want);
-    if (!svc_await(svc_loaded, s, 30000)) {
-        fprintf(stderr, "the job records never loaded\n");
-        return 1;
-    }
-    long rss_started = svc_rss_kib();
+    long rss0 = churn_rss_kib();
+    svc *s = svc_start_cfg(f, NULL, "adm", false, tune);
+    svc_await_loaded(s);
+    long rss_started = churn_rss_kib();
     size_t refused = churn_run(s, f, marks, nmarks, m);
     printf("retention count %ld, lease %ld ms; RSS %ld KiB before the service, %ld KiB once "
            "started\n",
            want.retention_count, want.lease_ms, rss0, rss_started);
-    printf("%8s %10s %10s %10s %10s %10s\n", "jobs", "ms", "RSS KiB", "in memory", "records",
-           "files");
+    printf("%8s %10s %10s %10s %10s %10s %10s\n", "jobs", "ms", "RSS KiB", "heap KiB", "in memory",
+           "records", "files");
     for (size_t k = 0; k < nmarks; k++)
-        printf("%8zu %10lld %10ld %10zu %10zu %10zu\n", m[k].submitted, (long long)m[k].ms,
-               m[k].rss_kib, m[k].in_memory, m[k].records, m[k].files);
+        printf("%8zu %10lld %10ld %10ld %10zu %10zu %10zu\n", m[k].submitted, (long long)m[k].ms,
+               m[k].rss_kib, m[k].heap_kib, m[k].in_memory, m[k].records, m[k].files);
     printf("submissions refused: %zu\n", refused);
     svc_stop(s);
     fake_teardown(&state);

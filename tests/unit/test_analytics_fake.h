@@ -42,7 +42,7 @@ typedef struct fake {
     fjob jobs[FAKE_JOBS];
     size_t njobs;
     size_t submitted; /* POST hive answered, ever */
-    size_t polls;     /* GET jobs/:jobid answered */
+    size_t polls;     /* GET jobs/:jobid asked */
     bool auto_finish; /* a submitted job has succeeded (one row) before the answer */
     int64_t clock;
     bool busy;          /* WebHCat answers 503 */
@@ -237,7 +237,6 @@ static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *m
     }
     for (size_t i = 0; strncmp(url, "/jobs/", 6) == 0 && i < f->njobs; i++) {
         if (strcmp(url + 6, f->jobs[i].id) == 0) {
-            f->polls += strcmp(method, "GET") == 0;
             if (strcmp(method, "DELETE") == 0)
                 snprintf(f->jobs[i].state, sizeof(f->jobs[i].state), "KILLED");
             return freply(c, 200, job_status(&f->jobs[i]), NULL);
@@ -355,6 +354,7 @@ static enum MHD_Result fhandler(void *cls, struct MHD_Connection *c, const char 
     const char *body = analytics_buf_str(&fc->body);
     pthread_mutex_lock(&f->lock);
     enum MHD_Result rc;
+    f->polls += strncmp(url, "/templeton/v1/jobs/", 19) == 0 && strcmp(method, "GET") == 0;
     if (strncmp(url, "/templeton/v1", 13) == 0)
         rc = fwebhcat(f, c, method, url + 13, body);
     else if (strncmp(url, "/webhdfs/v1", 11) == 0)

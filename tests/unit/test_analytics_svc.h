@@ -1,9 +1,9 @@
-/* The analytics service in-process against the fake of test_analytics_fake.h, for tests and tools
- * that drive it with many jobs: start with settings of one's own, one request as the admin,
- * waiting for conditions. Include test_analytics_fake.h (and cmocka) first. */
+/* The analytics service started in-process against the fake of test_analytics_fake.h, and the
+ * calls the unit tests make to it. */
 #ifndef TEST_ANALYTICS_SVC_H
 #define TEST_ANALYTICS_SVC_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 
 #include "analytics.h"
 #include "http_client.h"
+#include "test_analytics_fake.h"
 
 typedef struct svc {
     analytics_ctx ctx;
@@ -18,8 +19,9 @@ typedef struct svc {
     char base[64];
 } svc;
 
-/* Starts the service over fake f; tune (may be NULL) changes the test settings before. */
-static svc *svc_start_tuned(fake *f, void (*tune)(analytics_settings *c, void *arg), void *arg)
+/* Starts the service against the fake; tweak (may be NULL) adjusts the settings first. */
+static inline svc *svc_start_cfg(fake *f, const char *api, const char *admin, bool open,
+                                 void (*tweak)(analytics_settings *))
 {
     svc *s = calloc(1, sizeof(*s));
     analytics_settings *c = &s->ctx.cfg;
@@ -31,7 +33,9 @@ static svc *svc_start_tuned(fake *f, void (*tune)(analytics_settings *c, void *a
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhdfs/v1/", f->port);
     c->webhdfs_url = strdup(url);
     c->hadoop_user = strdup("gridgate");
-    c->admin_token = strdup("adm");
+    c->admin_token = admin ? strdup(admin) : NULL;
+    c->api_token = api ? strdup(api) : NULL;
+    c->open_access = open;
     c->backend_timeout_ms = 2000;
     c->submit_timeout_ms = 1000;
     c->jobs_dir = strdup("/jobs");
@@ -43,19 +47,28 @@ static svc *svc_start_tuned(fake *f, void (*tune)(analytics_settings *c, void *a
     c->retention_s = 3600;
     c->retention_count = 1000;
     c->input_roots = strdup("/in");
-    if (tune)
-        tune(c, arg);
-    if (gg_service_init(&s->ctx.svc, "analytics", &c->base) != 0 || analytics_setup(&s->ctx) != 0 ||
-        gg_service_start(&s->ctx.svc) != 0 || analytics_run(&s->ctx) != 0) {
-        fprintf(stderr, "the analytics service did not start\n");
-        abort();
-    }
+    if (tweak)
+        tweak(c);
+    assert_int_equal(gg_service_init(&s->ctx.svc, "analytics", &c->base), 0);
+    assert_int_equal(analytics_setup(&s->ctx), 0);
+    assert_int_equal(gg_service_start(&s->ctx.svc), 0);
+    assert_int_equal(analytics_run(&s->ctx), 0);
     snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u", gg_http_port(s->ctx.svc.http));
     s->curl = curl_easy_init();
     return s;
 }
 
-static void svc_stop(svc *s)
+static inline svc *svc_start_with(fake *f, const char *api, const char *admin, bool open)
+{
+    return svc_start_cfg(f, api, admin, open, NULL);
+}
+
+static inline svc *svc_start(fake *f)
+{
+    return svc_start_with(f, NULL, "adm", false);
+}
+
+static inline void svc_stop(svc *s)
 {
     analytics_stop(&s->ctx);
     gg_service_drain(&s->ctx.svc);
@@ -71,73 +84,88 @@ static void svc_stop(svc *s)
     free(s);
 }
 
-/* One request as the admin: the parsed body (caller frees, NULL when not JSON) and the status in
- * *status (0 when no answer came). */
-static json_t *svc_call(svc *s, const char *method, const char *path, const char *body,
-                        long *status)
+/* One request with a bearer token (NULL: none); returns the parsed JSON body (caller frees) and
+ * the status in *status. raw, when given, gets the body's text (caller frees). */
+static inline json_t *call_as(svc *s, const char *token, const char *method, const char *path,
+                              const char *body, long *status, char **raw)
+{
+    char auth[96];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+    const char *hdrs[] = {"Content-Type: application/json", token ? auth : NULL, NULL};
+    char url[256];
+    tc_response *r = calloc(1, sizeof(*r));
+    snprintf(url, sizeof(url), "%s%s", s->base, path);
+    assert_int_equal(tc_request(s->curl, method, url, hdrs, body, r), 0);
+    *status = r->status;
+    json_t *j = json_loads(r->body, 0, NULL);
+    if (raw)
+        *raw = strdup(r->body);
+    free(r);
+    return j;
+}
+
+/* One request as the admin. */
+static inline json_t *call(svc *s, const char *method, const char *path, const char *body,
+                           long *status)
 {
     static const char *const hdrs[] = {"Content-Type: application/json",
                                        "Authorization: Bearer adm", NULL};
     char url[256];
     tc_response *r = calloc(1, sizeof(*r));
     snprintf(url, sizeof(url), "%s%s", s->base, path);
-    json_t *j = NULL;
-    *status = 0;
-    if (tc_request(s->curl, method, url, hdrs, body, r) == 0) {
-        *status = r->status;
-        j = json_loads(r->body, 0, NULL);
-    }
+    assert_int_equal(tc_request(s->curl, method, url, hdrs, body, r), 0);
+    *status = r->status;
+    json_t *j = json_loads(r->body, 0, NULL);
     free(r);
     return j;
 }
 
-static int64_t svc_ms_since(const struct timespec *t0)
+static inline const char *str(json_t *j, const char *key)
+{
+    return json_string_value(json_object_get(j, key));
+}
+
+/* True until 30 s after *t0 (set on the first call): generous for sanitizer builds on a busy
+ * machine, which run the service several times slower. */
+static inline bool before_deadline(struct timespec *t0)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+    if (t0->tv_sec == 0 && t0->tv_nsec == 0)
+        *t0 = now;
+    return now.tv_sec - t0->tv_sec < 30;
 }
 
-/* Waits (10 ms steps, at most limit_ms) until cond(arg) holds; returns whether it did. */
-static bool svc_await(bool (*cond)(void *arg), void *arg, int64_t limit_ms)
+/* Polls GET /v1/jobs/{id} until its state is `want`. */
+static inline json_t *await_state(svc *s, const char *id, const char *want)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (!cond(arg)) {
-        if (svc_ms_since(&t0) > limit_ms)
-            return false;
+    char path[96];
+    struct timespec t0 = {0, 0};
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    while (before_deadline(&t0)) {
+        long st;
+        json_t *j = call(s, "GET", path, NULL, &st);
+        if (st == 200 && strcmp(str(j, "state"), want) == 0)
+            return j;
+        json_decref(j);
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    return true;
+    fail_msg("job %s never reached %s", id, want);
+    return NULL;
 }
 
-static bool svc_loaded(void *arg)
+/* Until the records are loaded, GET /v1/jobs answers 503; tests start after that. */
+static inline void svc_await_loaded(svc *s)
 {
-    return analytics_store_loaded(((svc *)arg)->ctx.store);
-}
-
-/* Jobs in the service's memory. */
-static size_t svc_jobs(svc *s)
-{
-    analytics_store_lock(s->ctx.store);
-    size_t n = analytics_store_count(s->ctx.store);
-    analytics_store_unlock(s->ctx.store);
-    return n;
-}
-
-/* VmRSS of this process in KiB (0 when /proc cannot tell). */
-static long svc_rss_kib(void)
-{
-    FILE *fp = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = 0;
-    while (fp && fgets(line, sizeof(line), fp))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    if (fp)
-        fclose(fp);
-    return kib;
+    struct timespec t0 = {0, 0};
+    while (before_deadline(&t0)) {
+        if (analytics_store_loaded(s->ctx.store))
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("job records never loaded");
 }
 
 #endif
