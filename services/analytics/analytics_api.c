@@ -289,27 +289,18 @@ static void h_jobs(gg_http_req *req, void *ud)
     /* A cursor pages by id (creation order), so jobs that arrive or expire between two pages
      * neither repeat nor skip one; the offset counts from it. */
     json_t *jobs = json_array();
-    long total = 0, skipped = 0;
+    analytics_store_filter filter = {state, kind, scope == ANALYTICS_SCOPE_ADMIN};
+    analytics_job *page[LIST_MAX];
+    size_t total = 0;
     char last[32] = "";
     bool more = false;
     analytics_store_lock(ctx->store);
-    for (size_t i = 0; i < analytics_store_count(ctx->store); i++) {
-        analytics_job *j = analytics_store_at(ctx->store, i);
-        if ((state >= 0 && (int)j->state != state) || (kind >= 0 && (int)j->kind != kind) ||
-            j->submitting || (scope != ANALYTICS_SCOPE_ADMIN && j->kind == AJ_QUERY))
-            continue;
-        total++;
-        if (cursor && strcmp(j->id, cursor) >= 0)
-            continue;
-        if (skipped++ < offset)
-            continue;
-        if ((long)json_array_size(jobs) < limit) {
-            json_array_append_new(jobs, summary(j));
-            snprintf(last, sizeof(last), "%s", j->id);
-        } else {
-            more = true;
-        }
-    }
+    size_t n = analytics_store_page(ctx->store, &filter, cursor, (size_t)offset, (size_t)limit,
+                                    page, &total, &more);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(jobs, summary(page[i]));
+    if (n)
+        snprintf(last, sizeof(last), "%s", page[n - 1]->id);
     analytics_store_unlock(ctx->store);
     json_t *next = !cursor && more ? json_integer(offset + limit) : json_null();
     gg_http_reply_json(req, 200,

@@ -82,9 +82,11 @@ int64_t analytics_lease_renew_due(analytics_ctx *ctx, int64_t now)
     int ns[RENEW_BATCH];
     size_t n = 0;
     int64_t soonest = INT64_MAX, period = ctx->cfg.lease_ms / 3;
+    analytics_job *const *jobs;
     analytics_store_lock(ctx->store);
-    for (size_t i = 0; i < analytics_store_count(ctx->store); i++) {
-        analytics_job *j = analytics_store_at(ctx->store, i);
+    size_t count = analytics_store_active(ctx->store, &jobs);
+    for (size_t i = 0; i < count; i++) {
+        analytics_job *j = jobs[i];
         if (!j->owned || (analytics_job_terminal(j->state) && !j->dirty))
             continue;
         if (j->renew_ms <= now && n < RENEW_BATCH) {

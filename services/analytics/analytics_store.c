@@ -9,30 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analytics_store_impl.h"
 #include "analytics_validate.h"
 #include "analytics_webhdfs.h"
 
 #define RECORD_MAX (16u * 1024 * 1024) /* a record holds the HiveQL and a bounded result */
-#define NEG_SLOTS  64                  /* ids recently looked for in HDFS and missing */
 #define NEG_TTL_MS 300 /* short: a job submitted through another replica shows within 1 s */
-
-struct analytics_store {
-    const analytics_backend *b;
-    char *jobs_dir;
-    gg_log *log;
-    pthread_mutex_t lock;
-    pthread_mutex_t save_lock; /* one record write at a time: an older copy never wins */
-    analytics_job **jobs;      /* oldest first */
-    size_t count, cap;
-    analytics_job **index; /* open addressing by id (linear probing), 2 x cap slots */
-    size_t index_cap;
-    bool loaded;
-    struct {
-        char id[32];
-        int64_t until_ms;
-    } neg[NEG_SLOTS];
-    size_t neg_next;
-};
 
 analytics_store *analytics_store_new(const analytics_backend *b, const char *jobs_dir, gg_log *log)
 {
@@ -53,9 +35,10 @@ void analytics_store_free(analytics_store *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->count; i++)
-        analytics_job_free(s->jobs[i]);
+        analytics_job_free(s->jobs[i].job);
     free(s->jobs);
     free(s->index);
+    free(s->active);
     free(s->jobs_dir);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->save_lock);
@@ -102,8 +85,102 @@ static int index_rebuild(analytics_store *s, size_t want)
     s->index = fresh;
     s->index_cap = cap;
     for (size_t i = 0; i < s->count; i++)
-        s->index[index_slot(s, s->jobs[i]->id)] = s->jobs[i];
+        s->index[index_slot(s, s->jobs[i].job->id)] = s->jobs[i].job;
     return 0;
+}
+
+/* Empties id's slot. Linear probing cannot just clear it (entries further along its run would be
+ * lost): the entries after it move back over the gap unless their own slot lies past it. */
+static void index_delete(analytics_store *s, const char *id)
+{
+    size_t mask = s->index_cap - 1, gap = index_slot(s, id);
+    if (!s->index[gap])
+        return;
+    s->index[gap] = NULL;
+    for (size_t i = (gap + 1) & mask; s->index[i]; i = (i + 1) & mask) {
+        size_t home = id_hash(s->index[i]->id) & mask;
+        /* i may move to gap when its home is not cyclically within (gap, i] */
+        bool stays = gap <= i ? (home > gap && home <= i) : (home > gap || home <= i);
+        if (!stays) {
+            s->index[gap] = s->index[i];
+            s->index[i] = NULL;
+            gap = i;
+        }
+    }
+}
+
+size_t analytics_store_lower_bound(const analytics_store *s, const char *id)
+{
+    size_t lo = 0, hi = s->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->jobs[mid].job->id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The position of job id, or s->count. */
+static size_t position(const analytics_store *s, const char *id)
+{
+    size_t at = analytics_store_lower_bound(s, id);
+    return at < s->count && strcmp(s->jobs[at].job->id, id) == 0 ? at : s->count;
+}
+
+/* Whether the tracker still has something to do with j: follow it in WebHCat (or another
+ * replica's lease), let its submission end, or write its record. */
+static bool needs_tracking(const analytics_job *j)
+{
+    return !analytics_job_terminal(j->state) || j->submitting || (j->dirty && j->owned);
+}
+
+static int class_of(const analytics_job *j)
+{
+    return (int)j->kind * 5 + (int)j->state;
+}
+
+/* Room for one more active job. */
+static int active_reserve(analytics_store *s)
+{
+    if (s->nactive < s->active_cap)
+        return 0;
+    size_t cap = s->active_cap ? s->active_cap * 2 : 64;
+    analytics_job **grown = realloc(s->active, cap * sizeof(*grown));
+    if (!grown)
+        return -1;
+    s->active = grown;
+    s->active_cap = cap;
+    return 0;
+}
+
+/* Puts e's job in the active list (room reserved) or among the settled ones. */
+static void place(analytics_store *s, analytics_store_entry *e)
+{
+    if (needs_tracking(e->job)) {
+        e->cls = ANALYTICS_STORE_ACTIVE;
+        s->active[s->nactive++] = e->job;
+    } else {
+        e->cls = class_of(e->job);
+        s->settled[e->cls]++;
+    }
+}
+
+/* Takes e's job out of the active list or the settled counts. */
+static void unplace(analytics_store *s, analytics_store_entry *e)
+{
+    if (e->cls != ANALYTICS_STORE_ACTIVE) {
+        s->settled[e->cls]--;
+        return;
+    }
+    for (size_t i = 0; i < s->nactive; i++) {
+        if (s->active[i] == e->job) {
+            memmove(&s->active[i], &s->active[i + 1], (s->nactive - i - 1) * sizeof(*s->active));
+            s->nactive--;
+            return;
+        }
+    }
 }
 
 analytics_job *analytics_store_find(analytics_store *s, const char *id)
@@ -114,7 +191,7 @@ analytics_job *analytics_store_find(analytics_store *s, const char *id)
 analytics_job *analytics_store_find_fingerprint(analytics_store *s, const char *fingerprint)
 {
     for (size_t i = s->count; i-- > 0;) {
-        analytics_job *j = s->jobs[i];
+        analytics_job *j = s->jobs[i].job;
         if (j->kind == AJ_WORDCOUNT && strcmp(j->fingerprint, fingerprint) == 0 &&
             j->state != AJ_FAILED && j->state != AJ_KILLED && !j->kill_requested && !j->submitting)
             return j;
@@ -129,16 +206,38 @@ size_t analytics_store_count(const analytics_store *s)
 
 analytics_job *analytics_store_at(analytics_store *s, size_t i)
 {
-    return i < s->count ? s->jobs[s->count - 1 - i] : NULL;
+    s->visits++;
+    return i < s->count ? s->jobs[s->count - 1 - i].job : NULL;
+}
+
+size_t analytics_store_active(analytics_store *s, analytics_job *const **jobs)
+{
+    size_t kept = 0;
+    s->visits += s->nactive;
+    for (size_t i = 0; i < s->nactive; i++) {
+        analytics_job *j = s->active[i];
+        if (needs_tracking(j)) {
+            s->active[kept++] = j;
+            continue;
+        }
+        analytics_store_entry *e = &s->jobs[position(s, j->id)];
+        e->cls = class_of(j);
+        s->settled[e->cls]++;
+    }
+    s->nactive = kept;
+    *jobs = s->active;
+    return kept;
 }
 
 int analytics_store_add(analytics_store *s, analytics_job *j)
 {
     if ((s->count + 1) * 2 > s->index_cap && index_rebuild(s, s->count + 1) != 0)
         return -1;
+    if (active_reserve(s) != 0)
+        return -1;
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        analytics_job **grown = realloc(s->jobs, cap * sizeof(*grown));
+        analytics_store_entry *grown = realloc(s->jobs, cap * sizeof(*grown));
         if (!grown)
             return -1;
         s->jobs = grown;
@@ -146,10 +245,11 @@ int analytics_store_add(analytics_store *s, analytics_job *j)
     }
     /* Keep the index in id order, which is creation order: records loaded late slot in. */
     size_t at = s->count;
-    while (at > 0 && strcmp(s->jobs[at - 1]->id, j->id) > 0)
-        at--;
+    if (at > 0 && strcmp(s->jobs[at - 1].job->id, j->id) > 0)
+        at = analytics_store_lower_bound(s, j->id);
     memmove(&s->jobs[at + 1], &s->jobs[at], (s->count - at) * sizeof(*s->jobs));
-    s->jobs[at] = j;
+    s->jobs[at].job = j;
+    place(s, &s->jobs[at]);
     s->count++;
     s->index[index_slot(s, j->id)] = j;
     return 0;
@@ -157,19 +257,23 @@ int analytics_store_add(analytics_store *s, analytics_job *j)
 
 void analytics_store_remove(analytics_store *s, const char *id)
 {
-    for (size_t i = 0; i < s->count; i++) {
-        if (strcmp(s->jobs[i]->id, id) == 0) {
-            analytics_job_free(s->jobs[i]);
-            memmove(&s->jobs[i], &s->jobs[i + 1], (s->count - i - 1) * sizeof(*s->jobs));
-            s->count--;
-            /* Linear probing cannot just empty a slot (entries further along its run would be
-             * lost): the table is refilled in place, without allocating. */
-            memset(s->index, 0, s->index_cap * sizeof(*s->index));
-            for (size_t k = 0; k < s->count; k++)
-                s->index[index_slot(s, s->jobs[k]->id)] = s->jobs[k];
-            return;
-        }
-    }
+    size_t i = position(s, id);
+    if (i == s->count)
+        return;
+    analytics_job *j = s->jobs[i].job;
+    unplace(s, &s->jobs[i]);
+    index_delete(s, id);
+    memmove(&s->jobs[i], &s->jobs[i + 1], (s->count - i - 1) * sizeof(*s->jobs));
+    s->count--;
+    analytics_job_free(j);
+}
+
+uint64_t analytics_store_visits(analytics_store *s)
+{
+    analytics_store_lock(s);
+    uint64_t n = s->visits;
+    analytics_store_unlock(s);
+    return n;
 }
 
 bool analytics_store_loaded(analytics_store *s)
@@ -340,7 +444,7 @@ int analytics_store_sweep(analytics_store *s, analytics_err *e)
 /* Whether id was looked for in HDFS and missing less than NEG_TTL_MS ago. */
 static bool negative(analytics_store *s, const char *id, int64_t now)
 {
-    for (size_t i = 0; i < NEG_SLOTS; i++)
+    for (size_t i = 0; i < ANALYTICS_STORE_NEG_SLOTS; i++)
         if (s->neg[i].until_ms > now && strcmp(s->neg[i].id, id) == 0)
             return true;
     return false;
@@ -356,7 +460,7 @@ int analytics_store_fetch(analytics_store *s, const char *id, int64_t now, analy
     int rc = load_one(s, id, true, e);
     analytics_store_lock(s);
     if (rc == 0 && !analytics_store_find(s, id)) {
-        size_t slot = s->neg_next++ % NEG_SLOTS;
+        size_t slot = s->neg_next++ % ANALYTICS_STORE_NEG_SLOTS;
         snprintf(s->neg[slot].id, sizeof(s->neg[slot].id), "%s", id);
         s->neg[slot].until_ms = now + NEG_TTL_MS;
     }
@@ -373,22 +477,21 @@ int analytics_store_refresh(analytics_store *s, const char *id, int64_t record_m
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     analytics_store_lock(s);
-    for (size_t i = 0; i < s->count; i++) {
-        analytics_job *old = s->jobs[i];
-        if (strcmp(old->id, id) != 0)
-            continue;
-        if (old->owned || old->submitting)
-            break; /* this replica writes the record: its copy is the newer one */
+    size_t i = position(s, id);
+    analytics_job *old = i < s->count ? s->jobs[i].job : NULL;
+    /* A job this replica holds keeps its copy: it writes the record, so its copy is the newer. */
+    if (old && !old->owned && !old->submitting && active_reserve(s) == 0) {
         fresh->owner_n = old->owner_n;
         fresh->owner_mtime = old->owner_mtime;
         fresh->owner_seen_ms = old->owner_seen_ms;
         fresh->record_mtime = record_mtime;
         fresh->next_poll_ms = old->next_poll_ms;
         fresh->poll_delay_ms = old->poll_delay_ms;
-        s->jobs[i] = fresh;
+        unplace(s, &s->jobs[i]);
+        s->jobs[i].job = fresh;
+        place(s, &s->jobs[i]);
         s->index[index_slot(s, id)] = fresh;
         fresh = old; /* freed below */
-        break;
     }
     analytics_store_unlock(s);
     analytics_job_free(fresh);
@@ -401,7 +504,7 @@ size_t analytics_store_expired(analytics_store *s, int64_t now_ms, int64_t max_a
     size_t found = 0, finished = 0;
     analytics_store_lock(s);
     for (size_t i = s->count; i-- > 0;) { /* newest first: the count keeps the newest */
-        analytics_job *j = s->jobs[i];
+        analytics_job *j = s->jobs[i].job;
         if (!analytics_job_terminal(j->state) || j->submitting)
             continue;
         finished++;
@@ -411,7 +514,7 @@ size_t analytics_store_expired(analytics_store *s, int64_t now_ms, int64_t max_a
     }
     size_t taken = 0, seen = 0;
     for (size_t i = 0; i < s->count && taken < n && seen < found; i++) { /* oldest first */
-        analytics_job *j = s->jobs[i];
+        analytics_job *j = s->jobs[i].job;
         if (!analytics_job_terminal(j->state) || j->submitting)
             continue;
         size_t newer = finished - 1; /* finished jobs newer than j, counted as we pass */

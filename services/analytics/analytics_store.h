@@ -36,12 +36,34 @@ analytics_job *analytics_store_find_fingerprint(analytics_store *s, const char *
 size_t analytics_store_count(const analytics_store *s);
 /* The i-th job, newest first. */
 analytics_job *analytics_store_at(analytics_store *s, size_t i);
+/* The jobs the tracker follows: every unfinished job, and finished ones until their submission
+ * ends and this replica has written their record. Jobs finished since the last call leave the
+ * list here, so a pass costs the unfinished jobs, never the finished ones kept. *jobs is valid
+ * until the lock is released. */
+size_t analytics_store_active(analytics_store *s, analytics_job *const **jobs);
+/* Which jobs a list shows: state and kind (-1: any); raw queries only when queries is set. Jobs
+ * being submitted never show. */
+typedef struct analytics_store_filter {
+    int state;
+    int kind;
+    bool queries;
+} analytics_store_filter;
+/* A page of the jobs matching f, newest first: those older than cursor (NULL: from the newest),
+ * past the first offset, at most n into out. *total counts every match; *more says whether a
+ * match follows the page. Costs the page, the offset and the jobs the filter passes over on the
+ * way (for an unfinished state, the active jobs), not every job kept. */
+size_t analytics_store_page(analytics_store *s, const analytics_store_filter *f, const char *cursor,
+                            size_t offset, size_t n, analytics_job **out, size_t *total,
+                            bool *more);
 /* Adds j (the store owns it from then on). Returns -1 when out of memory (j is not taken). */
 int analytics_store_add(analytics_store *s, analytics_job *j);
 /* Removes and frees the job. */
 void analytics_store_remove(analytics_store *s, const char *id);
 /* Whether the records in HDFS have been read (until then, an unknown id may still exist). */
 bool analytics_store_loaded(analytics_store *s);
+/* How many jobs walks over the index have looked at so far: what the tracker's passes and the
+ * list's pages cost (tests check that it does not grow with the finished jobs kept). */
+uint64_t analytics_store_visits(analytics_store *s);
 
 /* Without the lock. */
 /* A new job id, YYYYMMDD-hhmmss-xxxxxxxx (UTC, random suffix), unused in the index. */

@@ -37,6 +37,7 @@ struct analytics_tracker {
     gg_backoff load_backoff, webhcat_backoff, save_backoff;
     int64_t load_at, webhcat_at, save_at; /* monotonic: no attempt before */
     int64_t sweep_at;                     /* next listing of the jobs directory */
+    bool expiring;                        /* retention has more jobs to remove */
 };
 
 analytics_tracker *analytics_tracker_new(analytics_ctx *ctx)
@@ -264,9 +265,11 @@ static int64_t poll_jobs(analytics_tracker *t, int64_t now)
     size_t n = 0;
     int64_t soonest = INT64_MAX;
     double active = 0;
+    analytics_job *const *jobs;
     analytics_store_lock(t->ctx->store);
-    for (size_t i = 0; i < analytics_store_count(t->ctx->store); i++) {
-        analytics_job *j = analytics_store_at(t->ctx->store, i);
+    size_t count = analytics_store_active(t->ctx->store, &jobs);
+    for (size_t i = 0; i < count; i++) {
+        analytics_job *j = jobs[i];
         if (analytics_job_terminal(j->state))
             continue;
         active++;
@@ -296,9 +299,11 @@ static int64_t save_dirty(analytics_tracker *t, int64_t now)
         return t->save_at;
     char ids[POLL_BATCH][32];
     size_t n = 0;
+    analytics_job *const *jobs;
     analytics_store_lock(t->ctx->store);
-    for (size_t i = 0; i < analytics_store_count(t->ctx->store) && n < POLL_BATCH; i++) {
-        analytics_job *j = analytics_store_at(t->ctx->store, i);
+    size_t count = analytics_store_active(t->ctx->store, &jobs);
+    for (size_t i = 0; i < count && n < POLL_BATCH; i++) {
+        analytics_job *j = jobs[i];
         if (j->dirty && !j->submitting && j->owned)
             snprintf(ids[n++], sizeof(ids[0]), "%s", j->id);
     }
@@ -321,8 +326,9 @@ static int64_t min64(int64_t a, int64_t b)
 
 /* Retention: finished jobs past the configured age or count leave memory and HDFS (record,
  * statusdir and result). Any replica may do it: the deletion is idempotent, and a replica that
- * still holds a copy expires it by the same rule. */
-static void expire(analytics_tracker *t)
+ * still holds a copy expires it by the same rule. One batch a call; returns whether more are due
+ * (the loop then comes back at once: jobs may finish faster than a batch a sweep). */
+static bool expire(analytics_tracker *t)
 {
     char ids[POLL_BATCH][32];
     size_t n = analytics_store_expired(t->ctx->store, analytics_now_ms(),
@@ -333,7 +339,7 @@ static void expire(analytics_tracker *t)
         if (analytics_store_forget(t->ctx->store, ids[i], &e) != 0) {
             gg_warn(&t->ctx->svc.log, "cannot delete an expired job yet", "{s:s, s:s}", "job",
                     ids[i], "error", e.msg);
-            return;
+            return false;
         }
         analytics_store_lock(t->ctx->store);
         analytics_store_remove(t->ctx->store, ids[i]);
@@ -341,6 +347,7 @@ static void expire(analytics_tracker *t)
     }
     if (n)
         gg_info(&t->ctx->svc.log, "expired jobs removed", "{s:I}", "jobs", (json_int_t)n);
+    return n == POLL_BATCH;
 }
 
 /* Lists the jobs directory once a lease: jobs submitted through other replicas join the index
@@ -348,14 +355,17 @@ static void expire(analytics_tracker *t)
  * dies). */
 static int64_t sweep(analytics_tracker *t, int64_t now)
 {
-    if (now < t->sweep_at)
-        return t->sweep_at;
+    if (now < t->sweep_at) {
+        if (t->expiring)
+            t->expiring = expire(t);
+        return t->expiring ? now : t->sweep_at;
+    }
     analytics_err e = {0};
     if (analytics_store_sweep(t->ctx->store, &e) != 0)
         gg_warn(&t->ctx->svc.log, "cannot list the jobs directory", "{s:s}", "error", e.msg);
-    expire(t);
+    t->expiring = expire(t);
     t->sweep_at = now + t->ctx->cfg.lease_ms;
-    return t->sweep_at;
+    return t->expiring ? now : t->sweep_at;
 }
 
 static void sleep_until(analytics_tracker *t, int64_t when)

@@ -1,7 +1,8 @@
 /* A small in-process fake of WebHCat and WebHDFS for the analytics unit tests: files live in
  * memory, answers have the documented shapes (307 redirects to a "DataNode" for OPEN and CREATE,
- * 400 "Could not find job" for unknown jobs), and each test decides when and how a job ends.
- * Included by exactly one test file. */
+ * 400 "Could not find job" for unknown jobs), and each test decides when and how a job ends
+ * (or, in auto_finish mode, every job succeeds at once). Included by exactly one file of each
+ * test executable. */
 #ifndef TEST_ANALYTICS_FAKE_H
 #define TEST_ANALYTICS_FAKE_H
 
@@ -13,6 +14,9 @@
 #include <string.h>
 
 #include "analytics_buf.h"
+
+#define FAKE_FILES 32768 /* files at once; deleted ones free their slot */
+#define FAKE_JOBS  32    /* WebHCat jobs; auto_finish mode reuses the slots in turn */
 
 typedef struct ffile {
     char path[256];
@@ -33,10 +37,13 @@ typedef struct fake {
     struct MHD_Daemon *d;
     unsigned short port;
     pthread_mutex_t lock;
-    ffile files[512];
-    size_t nfiles;
-    fjob jobs[32];
+    ffile files[FAKE_FILES];
+    size_t nfiles; /* slots ever used: a deleted file's slot has data NULL */
+    fjob jobs[FAKE_JOBS];
     size_t njobs;
+    size_t submitted; /* POST hive answered, ever */
+    size_t polls;     /* GET jobs/:jobid asked */
+    bool auto_finish; /* a submitted job has succeeded (one row) before the answer */
     int64_t clock;
     bool busy;          /* WebHCat answers 503 */
     int slow_submit_ms; /* POST hive queues the job, then takes this long to answer */
@@ -64,11 +71,15 @@ static ffile *ffind(fake *f, const char *path)
 static void fput_locked(fake *f, const char *path, const char *data, size_t len)
 {
     ffile *x = ffind(f, path);
+    for (size_t i = 0; !x && i < f->nfiles; i++)
+        if (!f->files[i].data)
+            x = &f->files[i]; /* a deleted file's slot */
     if (!x) {
-        assert_true(f->nfiles < 512);
+        assert_true(f->nfiles < FAKE_FILES);
         x = &f->files[f->nfiles++];
-        snprintf(x->path, sizeof(x->path), "%s", path);
     }
+    if (!x->data)
+        snprintf(x->path, sizeof(x->path), "%s", path);
     free(x->data);
     x->data = malloc(len + 1);
     memcpy(x->data, data, len);
@@ -181,6 +192,12 @@ static json_t *job_status(const fjob *j)
         j->exit >= 0 ? json_integer(j->exit) : json_null(), "userargs", "statusdir", j->statusdir);
 }
 
+static void ffinish_files_locked(fake *f, size_t i, const char *state, int exit, const char *out,
+                                 const char *printed, const char *err, int split);
+
+/* The DESCRIBE line Hive prints for a one-column int result. */
+#define FAKE_ONE_COLUMN "| {\"columns\":[{\"name\":\"_c0\",\"type\":\"int\"}]} |\n"
+
 static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *method,
                                 const char *url, const char *body)
 {
@@ -189,14 +206,19 @@ static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *m
     if (strcmp(url, "/status") == 0)
         return freply(c, 200, json_pack("{s:s, s:s}", "status", "ok", "version", "v1"), NULL);
     if (strcmp(url, "/hive") == 0 && strcmp(method, "POST") == 0) {
-        fjob *j = &f->jobs[f->njobs++];
-        snprintf(j->id, sizeof(j->id), "job_1700000000000_%04zu", f->njobs);
+        assert_true(f->njobs < FAKE_JOBS || f->auto_finish);
+        size_t slot = f->njobs < FAKE_JOBS ? f->njobs++ : f->submitted % FAKE_JOBS;
+        fjob *j = &f->jobs[slot];
+        free(j->execute);
+        snprintf(j->id, sizeof(j->id), "job_1700000000000_%04zu", ++f->submitted);
         snprintf(j->state, sizeof(j->state), "RUNNING");
         j->exit = -1;
         char *dir = form_field(body, "statusdir");
         snprintf(j->statusdir, sizeof(j->statusdir), "%s", dir ? dir : "");
         free(dir);
         j->execute = form_field(body, "execute");
+        if (f->auto_finish)
+            ffinish_files_locked(f, slot, "SUCCEEDED", 0, "1\n", FAKE_ONE_COLUMN, "", 0);
         json_t *answer = json_pack("{s:s}", "id", j->id);
         if (f->slow_submit_ms) {
             struct timespec ts = {f->slow_submit_ms / 1000, (f->slow_submit_ms % 1000) * 1000000L};
@@ -332,6 +354,7 @@ static enum MHD_Result fhandler(void *cls, struct MHD_Connection *c, const char 
     const char *body = analytics_buf_str(&fc->body);
     pthread_mutex_lock(&f->lock);
     enum MHD_Result rc;
+    f->polls += strncmp(url, "/templeton/v1/jobs/", 19) == 0 && strcmp(method, "GET") == 0;
     if (strncmp(url, "/templeton/v1", 13) == 0)
         rc = fwebhcat(f, c, method, url + 13, body);
     else if (strncmp(url, "/webhdfs/v1", 11) == 0)
@@ -368,11 +391,10 @@ static void fresult_dir(const fjob *j, char *out, size_t outlen)
  * (out) go where Hive would put them: to the result directory of a script that names one (in
  * files of at most `split` rows when split > 0, as several writing tasks would), else stdout;
  * printed (stdout of such a script, e.g. DESCRIBE's JSON line) is its stdout. */
-static void ffinish_files(fake *f, size_t i, const char *state, int exit, const char *out,
-                          const char *printed, const char *err, int split)
+static void ffinish_files_locked(fake *f, size_t i, const char *state, int exit, const char *out,
+                                 const char *printed, const char *err, int split)
 {
     char path[300], code[16], dir[256];
-    pthread_mutex_lock(&f->lock);
     snprintf(code, sizeof(code), "%d\n", exit);
     fresult_dir(&f->jobs[i], dir, sizeof(dir));
     int part = 0, rows = 0;
@@ -393,6 +415,13 @@ static void ffinish_files(fake *f, size_t i, const char *state, int exit, const 
     fput_locked(f, path, code, strlen(code));
     f->jobs[i].exit = exit;
     snprintf(f->jobs[i].state, sizeof(f->jobs[i].state), "%s", state);
+}
+
+static void ffinish_files(fake *f, size_t i, const char *state, int exit, const char *out,
+                          const char *printed, const char *err, int split)
+{
+    pthread_mutex_lock(&f->lock);
+    ffinish_files_locked(f, i, state, exit, out, printed, err, split);
     pthread_mutex_unlock(&f->lock);
 }
 
