@@ -83,7 +83,8 @@ class JobStore:
             json.dump(job, f)
         os.replace(path + ".tmp", path)
 
-    def create(self, user, userargs, execute, file, defines, args, statusdir, callback):
+    def create(self, user, userargs, execute, file, defines, args, statusdir, callback,
+               hidden_until=None):
         with self.lock:
             self.seq += 1
             job = {
@@ -92,7 +93,7 @@ class JobStore:
                 "statusdir": resolve_statusdir(statusdir, user), "callback": callback,
                 "state": "PREP", "submit_ms": _now_ms(), "start_ms": None, "finish_ms": None,
                 "exit_value": None, "completed": None, "percent": None, "failure_info": None,
-                "msg": None, "kill_requested": False,
+                "msg": None, "kill_requested": False, "hidden_until": hidden_until,
             }
             self.jobs[job["id"]] = job
             self._save(job)
@@ -238,6 +239,10 @@ class Runner(threading.Thread):
         try:
             if job["statusdir"]:
                 self.hdfs.mkdirs(job["statusdir"], job["user"])
+                # LaunchMapper's Watchers create stdout and stderr as the launcher starts; the
+                # stand-in fills them when the job ends.
+                for name in ("stdout", "stderr"):
+                    self.hdfs.create(f"{job['statusdir']}/{name}", job["user"], b"")
             outcome = self._execute(job, out, err)
         except WebHdfsError as e:
             outcome = {"state": "FAILED", "failure_info": f"statusdir: {e}"}
