@@ -8,6 +8,7 @@
 #include "analytics_results.h"
 #include "analytics_validate.h"
 #include "analytics_webhcat.h"
+#include "analytics_webhdfs.h"
 #include "analytics_wordcount.h"
 
 #define STDERR_TAIL 16384 /* bytes of stderr kept with a failed job */
@@ -107,6 +108,30 @@ static void apply(analytics_ctx *ctx, const char *id, outcome *o)
             (json_int_t)o->rows_total, "duration_ms", (json_int_t)took);
 }
 
+/* WebHCat reads exitValue from its job state store (QueueStatusBean: JobState.getExitValue),
+ * which its cleanup empties after templeton.storage.cleanup.maxage, and which the launcher sets
+ * only after writing statusdir/exit (LaunchMapper.writeExitValue). A SUCCEEDED controller
+ * without an exitValue is decided by that file: 0 is success, anything else failure. Returns -1
+ * when WebHDFS must be asked again. */
+static int settle_null_exit(analytics_ctx *ctx, const char *id, analytics_remote_state *rs,
+                            analytics_err *e)
+{
+    int code = analytics_results_exit(ctx, id, e);
+    if (code < 0 && e->kind != AE_NOT_FOUND && e->kind != AE_BACKEND)
+        return -1;
+    rs->exit_value = code;
+    if (code == 0)
+        return 0;
+    rs->state = AJ_FAILED;
+    if (code > 0)
+        snprintf(rs->failure, sizeof(rs->failure), "hive exited with status %d", code);
+    else
+        snprintf(rs->failure, sizeof(rs->failure),
+                 "WebHCat reported success without an exit value and the statusdir holds no "
+                 "exit status");
+    return 0;
+}
+
 int analytics_finish_job(analytics_ctx *ctx, const char *id, const analytics_remote_state *rs,
                          analytics_err *e)
 {
@@ -121,6 +146,14 @@ int analytics_finish_job(analytics_ctx *ctx, const char *id, const analytics_rem
     analytics_store_unlock(ctx->store);
     if (!j)
         return 0;
+    analytics_remote_state settled = *rs;
+    if (rs->state == AJ_SUCCEEDED && rs->exit_value < 0) {
+        if (settle_null_exit(ctx, id, &settled, e) != 0) {
+            json_decref(params);
+            return -1;
+        }
+        rs = &settled;
+    }
     outcome o = {.state = rs->state,
                  .exit_value = rs->exit_value,
                  .started_ms = rs->started_ms,
@@ -167,11 +200,62 @@ int analytics_finish_orphan(analytics_ctx *ctx, const char *id, analytics_err *e
     return analytics_finish_job(ctx, id, &rs, e);
 }
 
+/* Whether the launcher of the job started: it creates statusdir/stdout and stderr as soon as it
+ * runs (LaunchMapper's Watchers), long before the job ends. 1 yes, 0 no, -1 ask again later. */
+static int launched(analytics_ctx *ctx, const char *id, analytics_err *e)
+{
+    static const char *const names[] = {"/status/stderr", "/status/stdout"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[ANALYTICS_PATH_MAX + 64];
+        analytics_hdfs_entry st;
+        analytics_store_path(ctx->store, id, names[i], path, sizeof(path));
+        if (analytics_webhdfs_stat(&ctx->backend, path, &st, e) == 0)
+            return 1;
+        if (e->kind != AE_NOT_FOUND)
+            return -1;
+    }
+    return 0;
+}
+
+/* A job WebHCat does not list: still being submitted (WebHCat lists what YARN knows, and the
+ * controller job reaches YARN only once WebHCat has staged it), launched but left out of the
+ * list (WebHCat lists a job whose status it cannot fetch without its userargs), or never
+ * submitted. Settled by its exit status once there is one; followed while its launcher has left
+ * evidence of life or the submission may still be under way; failed otherwise. */
+static int not_listed(analytics_ctx *ctx, const char *id, analytics_err *e)
+{
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    int64_t created = j ? j->created_ms : 0;
+    analytics_store_unlock(ctx->store);
+    if (!j)
+        return 0;
+    int code = analytics_results_exit(ctx, id, e);
+    if (code >= 0)
+        return analytics_finish_orphan(ctx, id, e);
+    if (e->kind != AE_NOT_FOUND && e->kind != AE_BACKEND)
+        return -1;
+    int64_t grace = 2 * (int64_t)ctx->cfg.submit_timeout_ms;
+    int alive = analytics_now_ms() - created < grace ? 1 : launched(ctx, id, e);
+    if (alive != 0) {
+        if (alive > 0)
+            analytics_err_set(e, AE_NOT_FOUND, "webhcat", 0,
+                              "WebHCat does not list the job yet; looking again");
+        return -1;
+    }
+    analytics_remote_state rs = {.state = AJ_FAILED, .progress = -1, .exit_value = -1};
+    snprintf(rs.failure, sizeof(rs.failure),
+             "the service stopped while submitting this job and WebHCat has no job with its "
+             "statusdir");
+    return analytics_finish_job(ctx, id, &rs, e);
+}
+
 int analytics_finish_recover(analytics_ctx *ctx, const char *id, analytics_err *e)
 {
     char statusdir[ANALYTICS_PATH_MAX + 64], wid[96];
     analytics_store_path(ctx->store, id, "/status", statusdir, sizeof(statusdir));
-    if (analytics_webhcat_find(&ctx->backend, statusdir, wid, sizeof(wid), e) == 0) {
+    if (analytics_webhcat_find(&ctx->backend, statusdir, ctx->cfg.submit_timeout_ms, wid,
+                               sizeof(wid), e) == 0) {
         analytics_store_lock(ctx->store);
         analytics_job *j = analytics_store_find(ctx->store, id);
         if (j) {
@@ -188,9 +272,5 @@ int analytics_finish_recover(analytics_ctx *ctx, const char *id, analytics_err *
     }
     if (e->kind != AE_NOT_FOUND)
         return -1;
-    analytics_remote_state rs = {.state = AJ_FAILED, .progress = -1, .exit_value = -1};
-    snprintf(rs.failure, sizeof(rs.failure),
-             "the service stopped while submitting this job and WebHCat has no job with its "
-             "statusdir");
-    return analytics_finish_job(ctx, id, &rs, e);
+    return not_listed(ctx, id, e);
 }
