@@ -1,6 +1,7 @@
 /* analytics_finish: settling ended jobs (see analytics_finish.h). */
 #include "analytics_finish.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,66 @@ static size_t wordcount_rows(json_t *params)
     return (size_t)(top > 0 ? top : 0) + json_array_size(json_object_get(params, "words"));
 }
 
+/* A number written with optional thousands separators ("3,017"), ending just before end;
+ * -1 when there is none. */
+static int64_t number_before(const char *text, const char *end)
+{
+    const char *p = end;
+    while (p > text && (isdigit((unsigned char)p[-1]) || (p[-1] == ',' && p - 1 > text)))
+        p--;
+    int64_t n = -1;
+    for (; p < end; p++)
+        if (isdigit((unsigned char)*p))
+            n = (n < 0 ? 0 : n) * 10 + (*p - '0');
+    return n;
+}
+
+/* The rows Hive says it printed, from stderr: the sum of the CLI's "Fetched: N row(s)" and
+ * Beeline's "N rows selected" / "1 row selected" lines, -1 when it says nothing. Only stderr's
+ * tail is given, so the sum may be smaller than what Hive printed, never larger. */
+static int64_t fetched_rows(const char *err)
+{
+    int64_t sum = -1;
+    for (const char *p = err; (p = strstr(p, "Fetched: ")) != NULL; p += 9) {
+        char *end;
+        long long n = strtoll(p + 9, &end, 10);
+        if (end != p + 9 && n >= 0 && strncmp(end, " row", 4) == 0)
+            sum = (sum < 0 ? 0 : sum) + n;
+    }
+    static const char *const selected[] = {" rows selected", " row selected"};
+    for (size_t i = 0; i < 2; i++) {
+        for (const char *p = err; (p = strstr(p, selected[i])) != NULL; p++) {
+            int64_t n = number_before(err, p);
+            if (n >= 0)
+                sum = (sum < 0 ? 0 : sum) + n;
+        }
+    }
+    return sum;
+}
+
+/* Rows read from stdout (not result files) are what WebHCat's launcher copied: it stops copying
+ * 10 s after hive exited (LaunchMapper, WATCHER_TIMEOUT_SECS) and still writes exit 0. Fewer rows
+ * than Hive reported fetching is a cut result, not a short one. 1 cut (o filled), 0 not, -1 ask
+ * again later. */
+static int stdout_cut(analytics_ctx *ctx, const char *id, outcome *o, analytics_err *e)
+{
+    char *tail = analytics_results_stderr_tail(ctx, id, STDERR_TAIL, e);
+    if (!tail)
+        return e->kind == AE_NOT_FOUND ? 0 : -1;
+    int64_t fetched = fetched_rows(tail);
+    free(tail);
+    if (fetched <= o->rows_total)
+        return 0;
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "the result was cut short: Hive fetched %lld rows, its stdout holds %lld (WebHCat's "
+             "launcher stops copying stdout 10 s after hive exits)",
+             (long long)fetched, (long long)o->rows_total);
+    o->state = AJ_FAILED;
+    o->error = strdup(msg);
+    return 1;
+}
+
 static int read_success(analytics_ctx *ctx, const char *id, analytics_job_kind kind, json_t *params,
                         bool files, outcome *o, analytics_err *e)
 {
@@ -39,7 +100,12 @@ static int read_success(analytics_ctx *ctx, const char *id, analytics_job_kind k
     json_t *rows = NULL;
     if (analytics_results_scan(ctx, id, keep, &rows, &o->rows_total, &o->result_bytes, e) != 0)
         return -1;
-    if (kind == AJ_WORDCOUNT) {
+    int cut = files ? 0 : stdout_cut(ctx, id, o, e);
+    if (cut < 0) {
+        json_decref(rows);
+        return -1;
+    }
+    if (kind == AJ_WORDCOUNT && !cut) {
         char why[128];
         o->result = analytics_wc_result(params, rows, why, sizeof(why));
         if (!o->result || (size_t)o->rows_total > keep - 1) {

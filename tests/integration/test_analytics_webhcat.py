@@ -66,3 +66,16 @@ def test_lost_submission_is_found_in_a_late_slow_listing(service, env, hdfs, ali
     expected = count_words(hdfs.texts_below("/data/text"))
     assert final["result"]["top"] == top(expected, 2)
     assert final["result"]["words"] == {"alice": expected["alice"]}
+
+
+def test_stdout_cut_by_the_launcher_fails_only_stdout_results(service, env, hdfs, alice, request):
+    s = start(service, env, request.node, "latestdout=200")
+    st, _, body = submit(s.port, {"path": "/data/text", "top": 3})
+    assert st == 202, body
+    st, _, shown = request_query(s.port, "SHOW FUNCTIONS")  # rows on stdout, hundreds of them
+    assert st == 202, shown
+    final = wait_job(s.port, body["id"])  # rows in result files: untouched
+    assert final["state"] == "succeeded", final
+    assert final["result"]["top"] == top(count_words(hdfs.texts_below("/data/text")), 3)
+    cut = wait_job(s.port, shown["id"])
+    assert cut["state"] == "failed" and "cut short" in cut["error"], cut

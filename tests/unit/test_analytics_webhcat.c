@@ -260,6 +260,40 @@ static void test_unlisted_job_with_a_launched_statusdir_is_followed(void **state
     svc_stop(s);
 }
 
+/* Rows printed to stdout (a last statement that is not a query) can lose their tail when the
+ * launcher stops copying stdout 10 s after hive exited, with exit 0 all the same: fewer rows than
+ * Hive says it fetched ("Fetched: N row(s)", or Beeline's "N rows selected") fail the job
+ * rather than pass as a short result. */
+static void test_stdout_shorter_than_hive_fetched_fails(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
+    svc_await_loaded(s);
+    long st;
+    json_t *ids[3];
+    for (int i = 0; i < 3; i++) {
+        ids[i] = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SHOW FUNCTIONS\"}", &st);
+        assert_int_equal(st, 202);
+    }
+    ffinish(f, 0, "SUCCEEDED", 0, "abs\nacos\n",
+            "OK\nTime taken: 0.2 seconds, Fetched: 289 row(s)\n");
+    ffinish(f, 1, "SUCCEEDED", 0, "abs\nacos\n", "2 rows selected (0.2 seconds)\n");
+    ffinish(f, 2, "SUCCEEDED", 0, "| abs |\n| acos |\n| asin |\n",
+            "INFO  : OK\n3,017 rows selected (0.2 seconds)\n");
+    json_t *j = await_state(s, str(ids[0], "id"), "failed");
+    assert_non_null(strstr(str(j, "error"), "289"));
+    json_decref(j);
+    j = await_state(s, str(ids[1], "id"), "succeeded");
+    assert_int_equal(json_integer_value(json_object_get(j, "rows_total")), 2);
+    json_decref(j);
+    j = await_state(s, str(ids[2], "id"), "failed");
+    assert_non_null(strstr(str(j, "error"), "3017"));
+    json_decref(j);
+    for (int i = 0; i < 3; i++)
+        json_decref(ids[i]);
+    svc_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +309,8 @@ int main(void)
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_unlisted_job_with_a_launched_statusdir_is_followed,
                                         fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_stdout_shorter_than_hive_fetched_fails, fake_setup,
+                                        fake_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,7 +309,8 @@ class Runner(threading.Thread):
         if not d or (outcome.get("failure_info") or "").startswith("statusdir:"):
             return
         with open(out_path, "rb") as f:
-            self.hdfs.create(d + "/stdout", job["user"], f)
+            limit = job.get("stdout_limit")  # modes.py, latestdout
+            self.hdfs.create(d + "/stdout", job["user"], f if limit is None else f.read(limit))
         with open(err_path, "rb") as f:
             self.hdfs.create(d + "/stderr", job["user"], f)
         if outcome.get("completed") == "done":

@@ -36,6 +36,11 @@ lostsubmit[=SECONDS] (default 5)
     lists and finds what YARN knows (ListDelegator: tracker.getAllJobs(), StatusDelegator:
     "Could not find job"), and a controller job reaches YARN only once LauncherDelegator has
     staged it. Its statusdir files appear when it runs, as LaunchMapper's Watchers create them.
+latestdout[=BYTES] (default 0)
+    A job submitted in this mode ends with only the first BYTES bytes of its output in
+    statusdir/stdout, exit 0 all the same: LaunchMapper waits at most WATCHER_TIMEOUT_SECS
+    (10 s) for its Watcher threads to copy the process's stdout after it exited, then
+    shutdownNow(), writeExitValue and returns, so a large output can lose its tail.
 slowlist[=SECONDS] (default 8)
     GET jobs answers after SECONDS: ListDelegator fetches the status of every job
     (StatusDelegator per job, several YARN and job-store calls each) before it answers.
@@ -47,7 +52,7 @@ PREFIX = "/modes/"
 
 KNOWN = {
     "proxy404": None, "proxy502": None, "slowkill": 10.0, "killfail": None, "nullexit": None,
-    "lostsubmit": 5.0, "slowlist": 8.0,
+    "lostsubmit": 5.0, "slowlist": 8.0, "latestdout": 0.0,
 }
 
 _PROXY_PAGES = {

@@ -238,6 +238,8 @@ class App:
         lost = h.modes.get("lostsubmit")
         job = self.store.create(user, userargs, execute, file, defines, args, statusdir,
                                 callback, hidden_until=time.time() + lost if lost else None)
+        if "latestdout" in h.modes:
+            job = self.store.update(job["id"], stdout_limit=int(h.modes["latestdout"]))
         if lost:
             # Not in "YARN" yet: it is queued once it is registered (modes.py, lostsubmit).
             t = threading.Timer(lost, self.runner.submit, (job["id"],))
