@@ -2,8 +2,13 @@
 (tests/stack/webhcat/modes.py, selected by the base URL): a proxy answering HTML 404 to every
 second status call and a job state store that lost exit values, a kill that takes seconds and
 answers 500, and a submission whose answer a gateway replaced by a 504 while WebHCat lists the job
-late and slowly. Each mode's job ends as it would against the plain stand-in. Four Hive jobs."""
+late and slowly, stdout cut by the launcher, and results printed with a header or as Beeline
+tables. Each mode's job ends as it would against the plain stand-in. Twelve Hive jobs, most of
+them short."""
+import re
 import urllib.parse
+
+import pytest
 
 from conftest import wait_for
 from test_analytics import (BASE, JOB_WAIT, admin, alice, analytics_env, count_words,  # noqa: F401
@@ -18,9 +23,9 @@ def with_modes(env, modes):
 
 
 def start(service, env, request_node, modes, **extra):
+    name = re.sub(r"[^\w-]", "_", request_node.name)  # a jobs directory name
     s = service("analytics", analytics_env(
-        env, f"{BASE}/{request_node.name}/jobs", GRIDGATE_WEBHCAT_URL=with_modes(env, modes),
-        **extra))
+        env, f"{BASE}/{name}/jobs", GRIDGATE_WEBHCAT_URL=with_modes(env, modes), **extra))
     wait_for(s.ready, timeout=60, what="analytics ready")
     wait_for(lambda: records_loaded(s.port), timeout=60, what="job records loaded")
     return s
@@ -79,3 +84,24 @@ def test_stdout_cut_by_the_launcher_fails_only_stdout_results(service, env, hdfs
     assert final["result"]["top"] == top(count_words(hdfs.texts_below("/data/text")), 3)
     cut = wait_job(s.port, shown["id"])
     assert cut["state"] == "failed" and "cut short" in cut["error"], cut
+
+
+QUERY = "SELECT 'a\tb' AS x, CAST(NULL AS STRING) AS y, 3 AS z UNION ALL SELECT 'c', 'd', 4"
+
+
+@pytest.mark.parametrize("cli", ["header", "beeline"])
+def test_results_do_not_depend_on_the_cli_output_format(service, env, hdfs, alice, request, cli):
+    s = start(service, env, request.node, cli)
+    st, _, wc = submit(s.port, {"path": "/data/text", "top": 4, "words": ["queen"]})
+    assert st == 202, wc
+    st, _, q = request_query(s.port, QUERY)
+    assert st == 202, q
+    final = wait_job(s.port, wc["id"])
+    expected = count_words(hdfs.texts_below("/data/text"))
+    assert final["state"] == "succeeded", final
+    assert final["result"]["top"] == top(expected, 4)
+    assert final["result"]["words"] == {"queen": expected["queen"]}
+    rows = wait_job(s.port, q["id"])
+    assert rows["state"] == "succeeded", rows
+    assert sorted(rows["rows"], key=lambda r: r[2]) == [["a\tb", None, "3"], ["c", "d", "4"]]
+    assert [c["name"] for c in rows["columns"]] == ["x", "y", "z"]

@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 import hiveql
+import modes
 from engine import EngineDied
 from webhdfs import WebHdfsError
 
@@ -279,15 +280,16 @@ class Runner(threading.Thread):
             err.write(failure[1] + "\n")
             return {"state": "SUCCEEDED", "exit_value": failure[0], "completed": "done"}
         statements = hiveql.split_statements(text)
+        cli = modes.CliOutput(job.get("cli_output"), conf, out)
 
         def on_log(line):
-            err.write(line + "\n")
+            err.write(cli.log(line) + "\n")
             m = _PROGRESS.search(line)
             if m:
                 self.store.update(jid, persist=False, percent=f"map {m[1]} reduce {m[2]}")
 
         def on_row(line):
-            out.write(line + "\n")
+            cli.row(line)
 
         try:
             code, _ = self.engine.run_job(jid, job["user"], conf, var, statements,

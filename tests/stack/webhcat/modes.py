@@ -41,10 +41,20 @@ latestdout[=BYTES] (default 0)
     statusdir/stdout, exit 0 all the same: LaunchMapper waits at most WATCHER_TIMEOUT_SECS
     (10 s) for its Watcher threads to copy the process's stdout after it exited, then
     shutdownNow(), writeExitValue and returns, so a large output can lose its tail.
+header
+    Jobs print a header line before each result, as the hive command line does with a
+    site-wide hive.cli.print.header=true (hive-site.xml; the job may still override it).
+beeline
+    Jobs print as Hive 4's bin/hive does, which runs Beeline for the command line
+    (USE_BEELINE_FOR_HIVE_CLI=true, outputformat=table): each result is a bordered table with a
+    header row, and stderr says "N rows selected (S seconds)" or "No rows affected (S seconds)"
+    instead of the command line's "Time taken: S seconds, Fetched: N row(s)". (Beeline's need for
+    a JDBC URL is not played.)
 slowlist[=SECONDS] (default 8)
     GET jobs answers after SECONDS: ListDelegator fetches the status of every job
     (StatusDelegator per job, several YARN and job-store calls each) before it answers.
 """
+import re
 import threading
 import time
 
@@ -52,7 +62,7 @@ PREFIX = "/modes/"
 
 KNOWN = {
     "proxy404": None, "proxy502": None, "slowkill": 10.0, "killfail": None, "nullexit": None,
-    "lostsubmit": 5.0, "slowlist": 8.0, "latestdout": 0.0,
+    "lostsubmit": 5.0, "slowlist": 8.0, "latestdout": 0.0, "header": None, "beeline": None,
 }
 
 _PROXY_PAGES = {
@@ -126,6 +136,52 @@ class State:
         with self.lock:
             n = self.deletes[job_id] = self.deletes.get(job_id, 0) + 1
         return n == 1
+
+
+_TIME_TAKEN = re.compile(r"^Time taken: ([0-9.]+) seconds(?:, Fetched: (\d+) row\(s\))?$")
+
+
+class CliOutput:
+    """How a job prints its results: "header", "beeline" or None (the command line without a
+    header). Rows arrive tab-separated, after the header when there is one; the engine's
+    "Time taken" line ends each statement."""
+
+    def __init__(self, fmt, conf, out):
+        self.fmt, self.out, self.table = fmt, out, []
+        if fmt in ("header", "beeline"):
+            conf.setdefault("hive.cli.print.header", "true")
+
+    def row(self, line):
+        if self.fmt == "beeline":
+            self.table.append(line.split("\t"))
+        else:
+            self.out.write(line + "\n")
+
+    def log(self, line):
+        m = _TIME_TAKEN.match(line) if self.fmt == "beeline" else None
+        if not m:
+            return line
+        self._flush()
+        if m[2] is None:
+            return f"No rows affected ({m[1]} seconds)"
+        n = int(m[2])
+        return f"{n} row{'' if n == 1 else 's'} selected ({m[1]} seconds)"
+
+    def _flush(self):
+        if not self.table:
+            return
+        widths = [max(len(r[i]) if i < len(r) else 0 for r in self.table)
+                  for i in range(max(len(r) for r in self.table))]
+        border = "+" + "+".join("-" * (w + 2) for w in widths) + "+\n"
+        lines = [border]
+        for k, r in enumerate(self.table):
+            cells = [(r[i] if i < len(r) else "").ljust(w) for i, w in enumerate(widths)]
+            lines.append("| " + " | ".join(cells) + " |\n")
+            if k == 0:
+                lines.append(border)
+        lines.append(border)
+        self.out.write("".join(lines))
+        self.table = []
 
 
 def hidden(job, now=None):

@@ -240,6 +240,9 @@ class App:
                                 callback, hidden_until=time.time() + lost if lost else None)
         if "latestdout" in h.modes:
             job = self.store.update(job["id"], stdout_limit=int(h.modes["latestdout"]))
+        for fmt in ("header", "beeline"):
+            if fmt in h.modes:
+                job = self.store.update(job["id"], cli_output=fmt)
         if lost:
             # Not in "YARN" yet: it is queued once it is registered (modes.py, lostsubmit).
             t = threading.Timer(lost, self.runner.submit, (job["id"],))
