@@ -175,8 +175,9 @@ static void apply(analytics_ctx *ctx, const char *id, outcome *o)
 }
 
 /* WebHCat reads exitValue from its job state store (QueueStatusBean: JobState.getExitValue),
- * which its cleanup empties after templeton.storage.cleanup.maxage, and which the launcher sets
- * only after writing statusdir/exit (LaunchMapper.writeExitValue). A SUCCEEDED controller
+ * which its cleanup empties (ZooKeeperCleanup: templeton.zookeeper.cleanup.maxage, a week by
+ * default), and which the launcher sets only after writing statusdir/exit
+ * (LaunchMapper.writeExitValue). A SUCCEEDED controller
  * without an exitValue is decided by that file: 0 is success, anything else failure. Returns -1
  * when WebHDFS must be asked again. */
 static int settle_null_exit(analytics_ctx *ctx, const char *id, analytics_remote_state *rs,
