@@ -274,15 +274,16 @@ static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *m
         if (f->status_html)
             return fhtml(c, f->status_html);
     }
+    if (strncmp(url, "/jobs/", 6) == 0 && del) {
+        f->delete_calls++;
+        if (f->kill_refuse > 0) {
+            f->kill_refuse--; /* the YARN kill failed: nothing was killed */
+            return freply(c, 500, json_pack("{s:s}", "error", "RM unreachable"), NULL);
+        }
+    }
     for (size_t i = 0; strncmp(url, "/jobs/", 6) == 0 && i < f->njobs; i++) {
         if (strcmp(url + 6, f->jobs[i].id) == 0) {
-            f->delete_calls += del;
-            if (del && f->kill_refuse > 0) {
-                f->kill_refuse--;
-                return freply(c, 500, json_pack("{s:s}", "error", "RM unreachable"), NULL);
-            }
-            if (del &&
-                (strcmp(f->jobs[i].state, "RUNNING") == 0 || strcmp(f->jobs[i].state, "PREP") == 0))
+            if (strcmp(method, "DELETE") == 0)
                 snprintf(f->jobs[i].state, sizeof(f->jobs[i].state), "KILLED");
             if (del && f->slow_kill_ms)
                 fsleep_unlocked(f, f->slow_kill_ms);
