@@ -4,7 +4,7 @@ second status call and a job state store that lost exit values, a kill that take
 answers 500, and a submission whose answer a gateway replaced by a 504 while WebHCat lists the job
 late and slowly, stdout cut by the launcher, and results printed with a header or as Beeline
 tables. Each mode's job ends as it would against the plain stand-in. Twelve Hive jobs, most of
-them short."""
+them short; a kill whose first DELETE fails is sent again."""
 import re
 import urllib.parse
 
@@ -58,6 +58,18 @@ def test_slow_kill_answering_500_is_confirmed_by_status(service, env, alice, req
     st, _, killed = call(s.port, "DELETE", f"/v1/jobs/{body['id']}", headers=admin())
     assert st == 202, killed
     final = wait_job(s.port, body["id"])
+    assert final["state"] == "killed" and final["error"] == "killed on request", final
+
+
+def test_kill_whose_first_delete_failed_is_sent_again(service, env, alice, request):
+    s = start(service, env, request.node, "killfail=first")
+    st, _, body = submit(s.port, {"path": "/data/text", "top": 6, "case_sensitive": True})
+    assert st == 202, body
+    wait_for(lambda: job(s.port, body["id"])["state"] == "running", timeout=JOB_WAIT,
+             what="job running")
+    st, _, asked = call(s.port, "DELETE", f"/v1/jobs/{body['id']}", headers=admin())
+    assert st == 202 and asked.get("kill_requested"), asked
+    final = wait_job(s.port, body["id"])  # the tracker sends the DELETE again
     assert final["state"] == "killed" and final["error"] == "killed on request", final
 
 
