@@ -1,10 +1,10 @@
 """gridgate-analytics against the WebHCat stand-in playing a production WebHCat
 (tests/stack/webhcat/modes.py, selected by the base URL): a proxy answering HTML 404 to every
-second status call and a job state store that lost exit values, a kill that takes seconds and
-answers 500, and a submission whose answer a gateway replaced by a 504 while WebHCat lists the job
-late and slowly, stdout cut by the launcher, and results printed with a header or as Beeline
-tables. Each mode's job ends as it would against the plain stand-in. Twelve Hive jobs, most of
-them short; a kill whose first DELETE fails is sent again."""
+second status call and a job state store that lost exit values; a kill that takes seconds and
+answers 500, and one whose first DELETE fails; a submission whose answer a gateway replaced by a
+504 while WebHCat lists the job late and slowly; stdout cut by the launcher; results printed with
+a header or as Beeline tables. Each job ends as it would against the plain stand-in. Eleven Hive
+jobs, most of them short."""
 import re
 import urllib.parse
 
