@@ -328,6 +328,7 @@ static unsigned mark_kill(analytics_ctx *ctx, const char *id, bool on, char *wid
         snprintf(why, whylen, "job %s is still being submitted; try again shortly", id);
     } else {
         j->kill_requested = on;
+        j->kill_sent_ms = on ? analytics_mono_ms() : 0;
         analytics_job_touch(j);
         snprintf(wid, widlen, "%s", j->webhcat_id);
     }
@@ -347,11 +348,22 @@ static void h_kill(gg_http_req *req, void *ud)
         gg_http_reply_problem(req, status, status == 404 ? "not-found" : "conflict", why);
         return;
     }
+    /* WebHCat answers a DELETE after YARN killed the job and a Beeline "kill query" ran, which
+     * can take seconds and fail (500) after the job was killed. Only an answer that proves
+     * nothing was done withdraws the request: WebHCat's own refusal (a JSON 4xx), busy (503,
+     * 429) or a connection that never opened. Otherwise it stays recorded, the job's status
+     * confirms the kill, and the tracker sends it again while the job runs. */
     analytics_err e = {0};
-    if (analytics_webhcat_kill(&ctx->backend, wid, &e) != 0 && e.kind != AE_NOT_FOUND) {
-        mark_kill(ctx, id, false, wid, sizeof(wid), why, sizeof(why));
-        analytics_api_backend_error(req, &e);
-        return;
+    if (analytics_webhcat_kill(&ctx->backend, wid, ctx->cfg.submit_timeout_ms, &e) != 0 &&
+        e.kind != AE_NOT_FOUND) {
+        if (e.kind == AE_REJECTED || e.kind == AE_INTERNAL ||
+            (e.kind == AE_UNREACHABLE && !e.uncertain)) {
+            mark_kill(ctx, id, false, wid, sizeof(wid), why, sizeof(why));
+            analytics_api_backend_error(req, &e);
+            return;
+        }
+        gg_warn(&ctx->svc.log, "kill not confirmed by WebHCat; the job's status will tell",
+                "{s:s, s:s, s:s}", "job", id, "webhcat_job", wid, "error", e.msg);
     }
     gg_info(&ctx->svc.log, "job kill requested", "{s:s, s:s}", "job", id, "webhcat_job", wid);
     analytics_tracker_wake(ctx->tracker); /* it writes the record and sees the job end */

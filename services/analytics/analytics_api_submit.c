@@ -14,7 +14,7 @@
 #include "analytics_webhdfs.h"
 #include "analytics_wordcount.h"
 
-#define FIRST_POLL_MS 100
+#define FIRST_POLL_MS 500 /* as the tracker's first poll: a YARN job takes seconds to start */
 
 static bool wait_param(analytics_ctx *ctx, gg_http_req *req, long *wait_s)
 {
@@ -129,8 +129,10 @@ static void submit(analytics_ctx *ctx, gg_http_req *req, analytics_job *j, long 
     snprintf(j->webhcat_id, sizeof(j->webhcat_id), "%s", wid);
     j->submitted_ms = analytics_now_ms();
     j->submitting = false;
-    j->poll_delay_ms = FIRST_POLL_MS;
-    j->next_poll_ms = analytics_mono_ms() + FIRST_POLL_MS;
+    j->poll_delay_ms = FIRST_POLL_MS < ctx->cfg.poll_interval_ms
+                           ? FIRST_POLL_MS
+                           : (uint32_t)ctx->cfg.poll_interval_ms;
+    j->next_poll_ms = analytics_mono_ms() + j->poll_delay_ms;
     analytics_job_touch(j); /* the tracker writes the record: a crash before that is covered by
                                the record already there (the job is found by its statusdir) */
     analytics_store_unlock(ctx->store);

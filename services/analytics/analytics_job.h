@@ -46,6 +46,7 @@ typedef struct analytics_job {
     uint64_t version;     /* bumped by every change (analytics_job_touch) */
     int64_t next_poll_ms; /* monotonic time of the tracker's next look */
     uint32_t poll_delay_ms;
+    int64_t kill_sent_ms; /* monotonic: last DELETE sent for a requested kill; 0: none yet */
     /* The lease (analytics_lease.h): whether this replica tracks the job, and what it last saw
      * of the holder's owner.<n> file. */
     bool owned;

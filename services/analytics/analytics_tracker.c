@@ -13,9 +13,13 @@
 #include "analytics_webhcat.h"
 #include "gg_backoff.h"
 
-#define FIRST_POLL_MS  100 /* a new job is looked at this soon */
-#define WAITED_POLL_MS 250 /* poll at least this often while someone waits for the job */
-#define POLL_BATCH     64  /* jobs polled per pass before parked requests get a look */
+/* Every status call costs WebHCat several YARN and job-store round trips, and a YARN job takes
+ * seconds to start: polls begin at half a second and grow to the configured interval. */
+#define FIRST_POLL_MS  500
+#define WAITED_POLL_MS 1000 /* poll at least this often while someone waits for the job */
+#define FAILED_POLL_X  8    /* a job whose status call failed: up to 8 intervals between tries */
+#define KILL_RESEND_X  10   /* a kill not seen in the status after 10 intervals is sent again */
+#define POLL_BATCH     64   /* jobs polled per pass before parked requests get a look */
 
 typedef struct parked {
     gg_http_req *req;
@@ -212,6 +216,46 @@ static int check_foreign(analytics_tracker *t, const char *id, bool waited)
     return rc != 0 && e.kind == AE_UNREACHABLE ? -1 : 0;
 }
 
+/* The status call for a job failed without saying it is gone: a proxy's answer, a 500, a status
+ * WebHCat could not fetch. The job stays as it is and is asked about less and less often. */
+static void back_off_job(analytics_tracker *t, const char *id)
+{
+    uint32_t cap = (uint32_t)t->ctx->cfg.poll_interval_ms * FAILED_POLL_X;
+    analytics_store_lock(t->ctx->store);
+    analytics_job *j = analytics_store_find(t->ctx->store, id);
+    if (j) {
+        uint32_t next = j->poll_delay_ms ? j->poll_delay_ms * 2 : FIRST_POLL_MS;
+        j->poll_delay_ms = next > cap ? cap : next;
+        j->next_poll_ms = analytics_mono_ms() + j->poll_delay_ms;
+    }
+    analytics_store_unlock(t->ctx->store);
+}
+
+/* A kill was requested and the job still runs: the DELETE was lost, failed or has not taken
+ * effect yet. It is sent again once in a while (also after a restart), never forgotten. */
+static void resend_kill(analytics_tracker *t, const char *id, const char *wid)
+{
+    int64_t now = analytics_mono_ms();
+    bool due = false;
+    analytics_store_lock(t->ctx->store);
+    analytics_job *j = analytics_store_find(t->ctx->store, id);
+    if (j && j->kill_requested &&
+        (!j->kill_sent_ms ||
+         now - j->kill_sent_ms >= t->ctx->cfg.poll_interval_ms * KILL_RESEND_X)) {
+        j->kill_sent_ms = now;
+        due = true;
+    }
+    analytics_store_unlock(t->ctx->store);
+    if (!due)
+        return;
+    analytics_err e = {0};
+    if (analytics_webhcat_kill(&t->ctx->backend, wid, t->ctx->cfg.submit_timeout_ms, &e) != 0)
+        gg_warn(&t->ctx->svc.log, "kill not confirmed yet, will send it again", "{s:s, s:s, s:s}",
+                "job", id, "webhcat_job", wid, "error", e.msg);
+    else
+        gg_info(&t->ctx->svc.log, "kill sent again", "{s:s, s:s}", "job", id, "webhcat_job", wid);
+}
+
 /* Polls one job. Returns -1 when WebHCat did not answer (the pass stops and backs off). */
 static int poll_one(analytics_tracker *t, const char *id)
 {
@@ -236,7 +280,11 @@ static int poll_one(analytics_tracker *t, const char *id)
     }
     json_t *answer = NULL;
     if (analytics_webhcat_job(&t->ctx->backend, wid, &answer, &e) != 0) {
-        int rc = e.kind == AE_NOT_FOUND ? analytics_finish_orphan(t->ctx, id, &e) : -1;
+        if (e.kind != AE_NOT_FOUND) {
+            back_off_job(t, id);
+            return e.kind == AE_UNREACHABLE ? -1 : 0;
+        }
+        int rc = analytics_finish_orphan(t->ctx, id, &e);
         if (rc != 0)
             reschedule(t, id, NULL, waited);
         return rc != 0 && e.kind == AE_UNREACHABLE ? -1 : 0;
@@ -250,6 +298,7 @@ static int poll_one(analytics_tracker *t, const char *id)
         reschedule(t, id, NULL, waited);
     } else if (!analytics_job_terminal(rs.state)) {
         reschedule(t, id, &rs, waited);
+        resend_kill(t, id, wid);
     } else if (analytics_finish_job(t->ctx, id, &rs, &e) != 0) {
         reschedule(t, id, NULL, waited); /* outputs unreadable for now: try again later */
     }

@@ -1,6 +1,7 @@
 /* analytics_webhcat: WebHCat v1 over analytics_backend (see analytics_webhcat.h). */
 #include "analytics_webhcat.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,31 @@ static char *webhcat_url(const analytics_backend *b, const char *path, const cha
     return analytics_buf_take(&u);
 }
 
-/* One call; on success *out holds the answer's JSON object. */
+/* What a failed call's answer was. WebHCat answers its own errors with a JSON object
+ * {"error": ...} (SimpleWebException.buildMessage, for its BadParam, NotAuthorized, ... and for
+ * CatchallExceptionMapper's 404 and 500); a reverse proxy, a gateway or a server that is not
+ * WebHCat (a wrong base URL) answers with HTML, or nothing. */
+typedef struct webhcat_failure {
+    bool own;  /* the body is WebHCat's {"error": ...} */
+    bool gone; /* and it is 400 "Could not find job ...": the job is unknown to WebHCat */
+} webhcat_failure;
+
+static void classify(const analytics_resp *r, webhcat_failure *f)
+{
+    json_t *j = r->body && !r->truncated ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    const char *msg = json_string_value(json_object_get(j, "error"));
+    f->own = msg != NULL;
+    /* StatusDelegator.makeStatus throws BadParam("Could not find job " + jobid) when neither
+     * YARN nor the history server has the job. */
+    f->gone = msg && r->status == 400 && strncmp(msg, "Could not find job", 18) == 0;
+    json_decref(j);
+}
+
+/* One call; on success *out holds the answer's JSON object. f (may be NULL) says what a
+ * failed answer was. */
 static int webhcat_call(const analytics_backend *b, const char *method, const char *path,
                         const char *extra, const char *form, long timeout_ms, json_t **out,
-                        analytics_err *e)
+                        analytics_err *e, webhcat_failure *f)
 {
     char *url = webhcat_url(b, path, extra);
     if (!url) {
@@ -58,6 +80,8 @@ static int webhcat_call(const analytics_backend *b, const char *method, const ch
     free(url);
     if (rc == 0 && (r.status < 200 || r.status >= 300)) {
         analytics_backend_fail(AB_WEBHCAT, &r, e);
+        if (f)
+            classify(&r, f);
         rc = -1;
     } else if (rc == 0) {
         *out = analytics_backend_json(AB_WEBHCAT, &r, e);
@@ -72,7 +96,7 @@ int analytics_webhcat_probe(void *ud, char *err, size_t errlen)
     const analytics_backend *b = ud;
     analytics_err e = {0};
     json_t *j = NULL;
-    if (webhcat_call(b, "GET", "/status", NULL, NULL, 0, &j, &e) != 0) {
+    if (webhcat_call(b, "GET", "/status", NULL, NULL, 0, &j, &e, NULL) != 0) {
         snprintf(err, errlen, "%s", e.msg);
         return -1;
     }
@@ -107,20 +131,34 @@ int analytics_webhcat_submit(const analytics_backend *b, const char *hiveql, con
         return -1;
     }
     json_t *j = NULL;
-    int rc = webhcat_call(b, "POST", "/hive", NULL, analytics_buf_str(&form), timeout_ms, &j, e);
+    webhcat_failure f = {0};
+    int rc =
+        webhcat_call(b, "POST", "/hive", NULL, analytics_buf_str(&form), timeout_ms, &j, e, &f);
     analytics_buf_free(&form);
+    /* A gateway that gave up waiting (502, 504) or a 500 that is not WebHCat's own error may
+     * come after WebHCat queued the job: the submission is unconfirmed, not refused. */
+    if (rc != 0 && e->kind == AE_BACKEND &&
+        (e->status == 502 || e->status == 504 || (e->status == 500 && !f.own))) {
+        e->kind = AE_UNREACHABLE;
+        e->uncertain = true;
+    }
     if (rc == 0)
         rc = take_id(j, "id", id, idlen, e);
     json_decref(j);
     return rc;
 }
 
-/* WebHCat answers a job id it does not know with 400 "Could not find job ..." (BadParam), not
- * 404; for an id WebHCat itself gave out, that means the job is gone. */
-static int unknown_job(int rc, analytics_err *e)
+/* Only WebHCat's own "Could not find job" says a job is gone (AE_NOT_FOUND). Any other failure
+ * may pass: a 404 or 400 of a proxy or of a wrong base URL, a 500, an answer of another shape.
+ * A 4xx that is WebHCat's own error stays AE_REJECTED (e.g. 401 "No user found"). */
+static int job_failure(int rc, const webhcat_failure *f, analytics_err *e)
 {
-    if (rc != 0 && e->kind == AE_REJECTED && e->status == 400)
+    if (rc == 0 || e->kind == AE_INTERNAL || e->kind == AE_UNREACHABLE)
+        return rc;
+    if (f->gone)
         e->kind = AE_NOT_FOUND;
+    else if (e->kind == AE_NOT_FOUND || (e->kind == AE_REJECTED && !f->own))
+        e->kind = AE_BACKEND;
     return rc;
 }
 
@@ -133,10 +171,12 @@ int analytics_webhcat_job(const analytics_backend *b, const char *id, json_t **o
         return -1;
     }
     snprintf(path, sizeof(path), "/jobs/%s", id);
-    return unknown_job(webhcat_call(b, "GET", path, NULL, NULL, 0, out, e), e);
+    webhcat_failure f = {0};
+    return job_failure(webhcat_call(b, "GET", path, NULL, NULL, 0, out, e, &f), &f, e);
 }
 
-int analytics_webhcat_kill(const analytics_backend *b, const char *id, analytics_err *e)
+int analytics_webhcat_kill(const analytics_backend *b, const char *id, long timeout_ms,
+                           analytics_err *e)
 {
     char path[128];
     if (!analytics_webhcat_id_ok(id)) {
@@ -145,20 +185,22 @@ int analytics_webhcat_kill(const analytics_backend *b, const char *id, analytics
     }
     snprintf(path, sizeof(path), "/jobs/%s", id);
     json_t *j = NULL;
-    int rc = unknown_job(webhcat_call(b, "DELETE", path, NULL, NULL, 0, &j, e), e);
+    webhcat_failure f = {0};
+    int rc = job_failure(webhcat_call(b, "DELETE", path, NULL, NULL, timeout_ms, &j, e, &f), &f, e);
     json_decref(j);
     return rc;
 }
 
 /* GET jobs answers a JSON array, which webhcat_call does not accept: read it here. */
-static json_t *list_jobs(const analytics_backend *b, analytics_err *e)
+static json_t *list_jobs(const analytics_backend *b, long timeout_ms, analytics_err *e)
 {
     char *url = webhcat_url(b, "/jobs", "&fields=*");
     if (!url) {
         analytics_err_set(e, AE_INTERNAL, WEBHCAT, 0, "out of memory");
         return NULL;
     }
-    analytics_call call = {.method = "GET", .url = url, .max_body = 64 * 1024 * 1024};
+    analytics_call call = {
+        .method = "GET", .url = url, .max_body = 64 * 1024 * 1024, .timeout_ms = timeout_ms};
     analytics_resp r;
     json_t *list = NULL;
     if (analytics_backend_call(b, AB_WEBHCAT, &call, &r, e) == 0) {
@@ -176,10 +218,10 @@ static json_t *list_jobs(const analytics_backend *b, analytics_err *e)
     return list;
 }
 
-int analytics_webhcat_find(const analytics_backend *b, const char *statusdir, char *id,
-                           size_t idlen, analytics_err *e)
+int analytics_webhcat_find(const analytics_backend *b, const char *statusdir, long timeout_ms,
+                           char *id, size_t idlen, analytics_err *e)
 {
-    json_t *list = list_jobs(b, e);
+    json_t *list = list_jobs(b, timeout_ms, e);
     if (!list)
         return -1;
     size_t i;

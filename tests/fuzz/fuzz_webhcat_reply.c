@@ -92,10 +92,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         job_status();
         break;
     case 3:
-        check_failure(analytics_webhcat_kill(&backend, "job_1764000000000_0001", &e), &e);
+        check_failure(analytics_webhcat_kill(&backend, "job_1764000000000_0001", 10000, &e), &e);
         break;
     default:
-        rc = analytics_webhcat_find(&backend, "/gridgate/jobs/x", id, sizeof(id), &e);
+        rc = analytics_webhcat_find(&backend, "/gridgate/jobs/x", 10000, id, sizeof(id), &e);
         check_failure(rc, &e);
         check_id(rc, id);
         break;

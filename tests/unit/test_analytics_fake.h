@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analytics_buf.h"
 
@@ -49,6 +50,18 @@ typedef struct fake {
     int slow_submit_ms; /* POST hive queues the job, then takes this long to answer */
     int slow_list_ms;   /* LISTSTATUS takes this long to answer */
     int offset_opens;   /* OPENs that started past byte 0 */
+    /* What a production WebHCat, or what stands in front of it, may do. */
+    unsigned status_html;  /* GET jobs/:id answers this status with a proxy's HTML page */
+    unsigned submit_fail;  /* POST hive queues the job, then answers this status (HTML) */
+    bool submit_fail_json; /* ... with WebHCat's own JSON error instead */
+    bool null_exit;        /* ended jobs report exitValue null (WebHCat's job state cleaned up) */
+    int slow_kill_ms;      /* DELETE kills, then takes this long to answer */
+    bool kill_fail;        /* DELETE kills, then answers 500 (a failed Beeline kill query) */
+    int kill_refuse;       /* the next this many DELETEs answer 500 without killing */
+    int list_hide;         /* GET jobs leaves every job out for this many more listings */
+    int slow_jobs_ms;      /* GET jobs takes this long */
+    int status_calls, delete_calls, list_calls;
+    int64_t status_at[256]; /* monotonic ms of each GET jobs/:id */
 } fake;
 
 /* The test thread changes the fake's behaviour under its lock: its handler threads read it there.
@@ -156,6 +169,37 @@ static enum MHD_Result freply(struct MHD_Connection *c, unsigned status, json_t 
     return rc;
 }
 
+/* An error page of a reverse proxy in front of WebHCat: HTML, never WebHCat's JSON. */
+static enum MHD_Result fhtml(struct MHD_Connection *c, unsigned status)
+{
+    char page[160];
+    snprintf(page, sizeof(page),
+             "<html><head><title>%u</title></head><body><h1>%u</h1><hr>nginx</body></html>", status,
+             status);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(page), page, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "text/html");
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* Sleeps ms with the fake's lock released (held by the caller). */
+static void fsleep_unlocked(fake *f, int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    pthread_mutex_unlock(&f->lock);
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&f->lock);
+}
+
+static int64_t fmono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const char *arg(struct MHD_Connection *c, const char *name)
 {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
@@ -179,17 +223,18 @@ static char *form_field(const char *body, const char *name)
     return NULL;
 }
 
-static json_t *job_status(const fjob *j)
+static json_t *job_status(const fjob *j, bool null_exit)
 {
     static const char *const names[] = {"RUNNING", "SUCCEEDED", "FAILED", "PREP", "KILLED"};
     int run = 1;
     for (int i = 0; i < 5; i++)
         if (strcmp(names[i], j->state) == 0)
             run = i + 1;
-    return json_pack(
-        "{s:{s:s, s:i, s:s}, s:s, s:s, s:o, s:{s:s}}", "status", "state", j->state, "runState", run,
-        "failureInfo", "NA", "id", j->id, "percentComplete", "map 50% reduce 0%", "exitValue",
-        j->exit >= 0 ? json_integer(j->exit) : json_null(), "userargs", "statusdir", j->statusdir);
+    return json_pack("{s:{s:s, s:i, s:s}, s:s, s:s, s:o, s:{s:s}}", "status", "state", j->state,
+                     "runState", run, "failureInfo", "NA", "id", j->id, "percentComplete",
+                     "map 50% reduce 0%", "exitValue",
+                     j->exit >= 0 && !null_exit ? json_integer(j->exit) : json_null(), "userargs",
+                     "statusdir", j->statusdir);
 }
 
 static void ffinish_files_locked(fake *f, size_t i, const char *state, int exit, const char *out,
@@ -220,26 +265,53 @@ static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *m
         if (f->auto_finish)
             ffinish_files_locked(f, slot, "SUCCEEDED", 0, "1\n", FAKE_ONE_COLUMN, "", 0);
         json_t *answer = json_pack("{s:s}", "id", j->id);
-        if (f->slow_submit_ms) {
-            struct timespec ts = {f->slow_submit_ms / 1000, (f->slow_submit_ms % 1000) * 1000000L};
-            pthread_mutex_unlock(&f->lock);
-            nanosleep(&ts, NULL);
-            pthread_mutex_lock(&f->lock);
+        if (f->slow_submit_ms)
+            fsleep_unlocked(f, f->slow_submit_ms);
+        if (f->submit_fail && f->submit_fail_json) {
+            json_decref(answer);
+            return freply(c, f->submit_fail, json_pack("{s:s}", "error", "Queue error"), NULL);
+        }
+        if (f->submit_fail) {
+            json_decref(answer);
+            return fhtml(c, f->submit_fail);
         }
         return freply(c, 200, answer, NULL);
     }
     if (strcmp(url, "/jobs") == 0) {
+        f->list_calls++;
+        if (f->slow_jobs_ms)
+            fsleep_unlocked(f, f->slow_jobs_ms);
         json_t *list = json_array();
-        for (size_t i = 0; i < f->njobs; i++)
+        for (size_t i = 0; i < f->njobs && f->list_hide <= 0; i++)
             json_array_append_new(list, json_pack("{s:s, s:o}", "id", f->jobs[i].id, "detail",
-                                                  job_status(&f->jobs[i])));
+                                                  job_status(&f->jobs[i], f->null_exit)));
+        f->list_hide--;
         return freply(c, 200, list, NULL);
+    }
+    bool del = strcmp(method, "DELETE") == 0;
+    if (strncmp(url, "/jobs/", 6) == 0 && !del) {
+        if (f->status_calls < 256)
+            f->status_at[f->status_calls] = fmono_ms();
+        f->status_calls++;
+        if (f->status_html)
+            return fhtml(c, f->status_html);
+    }
+    if (strncmp(url, "/jobs/", 6) == 0 && del) {
+        f->delete_calls++;
+        if (f->kill_refuse > 0) {
+            f->kill_refuse--; /* the YARN kill failed: nothing was killed */
+            return freply(c, 500, json_pack("{s:s}", "error", "RM unreachable"), NULL);
+        }
     }
     for (size_t i = 0; strncmp(url, "/jobs/", 6) == 0 && i < f->njobs; i++) {
         if (strcmp(url + 6, f->jobs[i].id) == 0) {
             if (strcmp(method, "DELETE") == 0)
                 snprintf(f->jobs[i].state, sizeof(f->jobs[i].state), "KILLED");
-            return freply(c, 200, job_status(&f->jobs[i]), NULL);
+            if (del && f->slow_kill_ms)
+                fsleep_unlocked(f, f->slow_kill_ms);
+            if (del && f->kill_fail)
+                return freply(c, 500, json_pack("{s:s}", "error", "non-zero exit code 1"), NULL);
+            return freply(c, 200, job_status(&f->jobs[i], f->null_exit), NULL);
         }
     }
     return freply(c, 400, json_pack("{s:s}", "error", "Could not find job"), NULL);
@@ -289,10 +361,7 @@ static enum MHD_Result fwebhdfs(fake *f, struct MHD_Connection *c, const char *p
             json_pack("{s:o}", "FileStatus", fstatus("", !x, x ? x->len : 0, x ? x->mtime : 0)),
             NULL);
     if (strcmp(op, "LISTSTATUS") == 0 && f->slow_list_ms) {
-        struct timespec ts = {f->slow_list_ms / 1000, (f->slow_list_ms % 1000) * 1000000L};
-        pthread_mutex_unlock(&f->lock);
-        nanosleep(&ts, NULL);
-        pthread_mutex_lock(&f->lock);
+        fsleep_unlocked(f, f->slow_list_ms);
         x = ffind(f, path);
     }
     if (strcmp(op, "LISTSTATUS") == 0 && x)

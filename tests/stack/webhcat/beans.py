@@ -72,21 +72,24 @@ def job_profile(job, base_url):
     }
 
 
-def queue_status(job, base_url):
+def queue_status(job, base_url, null_exit=False):
+    """null_exit: the job state store lost exitValue and completed (modes.py, nullexit)."""
+    done = job["state"] in ("SUCCEEDED", "FAILED", "KILLED")
     return {
         "status": job_status(job, base_url),
         "profile": job_profile(job, base_url),
         "id": job["id"],
         "parentId": None,
         "percentComplete": job["percent"],
-        "exitValue": job["exit_value"],
+        "exitValue": None if null_exit and done else job["exit_value"],
         "user": job["user"],
         "callback": job["callback"],
-        "completed": job["completed"],
+        "completed": None if null_exit and done else job["completed"],
         "userargs": job["userargs"],
         "msg": job["msg"],
     }
 
 
-def job_item(job, base_url, details):
-    return {"id": job["id"], "detail": queue_status(job, base_url) if details else None}
+def job_item(job, base_url, details, null_exit=False):
+    return {"id": job["id"],
+            "detail": queue_status(job, base_url, null_exit) if details else None}

@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 import hiveql
+import modes
 from engine import EngineDied
 from webhdfs import WebHdfsError
 
@@ -83,7 +84,8 @@ class JobStore:
             json.dump(job, f)
         os.replace(path + ".tmp", path)
 
-    def create(self, user, userargs, execute, file, defines, args, statusdir, callback):
+    def create(self, user, userargs, execute, file, defines, args, statusdir, callback,
+               hidden_until=None):
         with self.lock:
             self.seq += 1
             job = {
@@ -92,7 +94,7 @@ class JobStore:
                 "statusdir": resolve_statusdir(statusdir, user), "callback": callback,
                 "state": "PREP", "submit_ms": _now_ms(), "start_ms": None, "finish_ms": None,
                 "exit_value": None, "completed": None, "percent": None, "failure_info": None,
-                "msg": None, "kill_requested": False,
+                "msg": None, "kill_requested": False, "hidden_until": hidden_until,
             }
             self.jobs[job["id"]] = job
             self._save(job)
@@ -238,6 +240,10 @@ class Runner(threading.Thread):
         try:
             if job["statusdir"]:
                 self.hdfs.mkdirs(job["statusdir"], job["user"])
+                # LaunchMapper's Watchers create stdout and stderr as the launcher starts; the
+                # stand-in fills them when the job ends.
+                for name in ("stdout", "stderr"):
+                    self.hdfs.create(f"{job['statusdir']}/{name}", job["user"], b"")
             outcome = self._execute(job, out, err)
         except WebHdfsError as e:
             outcome = {"state": "FAILED", "failure_info": f"statusdir: {e}"}
@@ -274,15 +280,16 @@ class Runner(threading.Thread):
             err.write(failure[1] + "\n")
             return {"state": "SUCCEEDED", "exit_value": failure[0], "completed": "done"}
         statements = hiveql.split_statements(text)
+        cli = modes.CliOutput(job.get("cli_output"), conf, out)
 
         def on_log(line):
-            err.write(line + "\n")
+            err.write(cli.log(line) + "\n")
             m = _PROGRESS.search(line)
             if m:
                 self.store.update(jid, persist=False, percent=f"map {m[1]} reduce {m[2]}")
 
         def on_row(line):
-            out.write(line + "\n")
+            cli.row(line)
 
         try:
             code, _ = self.engine.run_job(jid, job["user"], conf, var, statements,
@@ -304,7 +311,8 @@ class Runner(threading.Thread):
         if not d or (outcome.get("failure_info") or "").startswith("statusdir:"):
             return
         with open(out_path, "rb") as f:
-            self.hdfs.create(d + "/stdout", job["user"], f)
+            limit = job.get("stdout_limit")  # modes.py, latestdout
+            self.hdfs.create(d + "/stdout", job["user"], f if limit is None else f.read(limit))
         with open(err_path, "rb") as f:
             self.hdfs.create(d + "/stderr", job["user"], f)
         if outcome.get("completed") == "done":

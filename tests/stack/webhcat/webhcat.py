@@ -21,10 +21,12 @@ import os
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import beans
+import modes as modes_mod
 from engine import Engine
 from jobs import JobNotFound, JobStore, Runner
 from webhdfs import WebHdfs, WebHdfsError
@@ -50,6 +52,7 @@ def _flag(value):
 class Handler(BaseHTTPRequestHandler):
     server_version = "WebHCat-standin/1"
     protocol_version = "HTTP/1.1"
+    modes = {}  # of the request being answered (modes.py)
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -104,13 +107,28 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "No user found.  Missing user.name parameter.")
         return user
 
+    def _send_html(self, status):
+        body = modes_mod.proxy_page(status)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _dispatch(self):
         try:
             path, params = self._params()
+            try:
+                path, self.modes = modes_mod.split(path)
+            except modes_mod.ModeError as e:
+                raise ApiError(400, str(e)) from None
             if path != PREFIX and not path.startswith(PREFIX + "/"):
                 raise ApiError(404, f"Not found: {path}")
             route = path[len(PREFIX):].strip("/")
             status, obj = self.server.app.route(self.command, route, params, self)
+            if isinstance(obj, modes_mod.ProxyAnswer):
+                self._send_html(status)
+                return
             self._send_json(status, obj)
         except ApiError as e:
             self._send_json(e.status, {"error": str(e)})
@@ -123,6 +141,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class App:
     def __init__(self, store, runner, hdfs, base_url):
+        self.mode_state = modes_mod.State()
         self.store = store
         self.runner = runner
         self.hdfs = hdfs
@@ -141,18 +160,23 @@ class App:
             return 200, {"supportedVersions": ["v1"], "version": "v1"}
         if parts == ["hive"]:
             self._allow(method, "POST")
-            return 200, self.post_hive(params, h)
+            job_id = self.post_hive(params, h)
+            if "lostsubmit" in h.modes:
+                return 504, modes_mod.ProxyAnswer()
+            return 200, {"id": job_id}
         if parts == ["jobs"]:
             self._allow(method, "GET")
             return 200, self.list_jobs(params, h)
         if len(parts) == 2 and parts[0] == "jobs":
             self._allow(method, "GET", "DELETE")
+            if method == "GET" and self.mode_state.proxy_error(h.modes, parts[1]):
+                return self.mode_state.proxy_error_status(h.modes), modes_mod.ProxyAnswer()
             user = h._user(params)
             job = self._job(parts[1])
             if method == "DELETE":
                 log.info("%s: DELETE by %s", job["id"], user)
-                job = self.runner.kill(job["id"])
-            return 200, beans.queue_status(job, self.base_url)
+                job = self.delete(job["id"], h.modes)
+            return 200, beans.queue_status(job, self.base_url, "nullexit" in h.modes)
         raise ApiError(404, f"Not found: {PREFIX}/{route}")
 
     @staticmethod
@@ -164,9 +188,26 @@ class App:
         if beans.job_id_parts(job_id) is None:
             raise ApiError(400, f"JobId string : {job_id} is not properly formed")
         try:
-            return self.store.get(job_id)
+            job = self.store.get(job_id)
         except JobNotFound:
-            raise ApiError(400, f"Could not find job {job_id}") from None
+            job = None
+        if job is None or modes_mod.hidden(job):
+            raise ApiError(400, f"Could not find job {job_id}")
+        return job
+
+    def delete(self, job_id, modes):
+        """DELETE jobs/:jobid, with the slow and failing kills of the modes (modes.py)."""
+        fail = modes.get("killfail")
+        if fail == "first" and self.mode_state.first_delete(job_id):
+            raise ApiError(500, "java.io.IOException: Failed on local exception: "
+                                "connection to the ResourceManager refused")
+        job = self.runner.kill(job_id)
+        if "slowkill" in modes:
+            time.sleep(modes["slowkill"])
+        if fail == "after":
+            raise ApiError(500, "non-zero exit code 1 when running [hive, "
+                                "--getUrlsFromBeelineSite]\nstdout: \nstderr: \n")
+        return job
 
     def post_hive(self, params, h):
         user = h._user(params)
@@ -194,11 +235,23 @@ class App:
             self.hdfs.status("/", "webhcat")
         except WebHdfsError as e:
             raise ApiError(500, f"Queue error: HDFS is not available: {e}") from None
+        lost = h.modes.get("lostsubmit")
         job = self.store.create(user, userargs, execute, file, defines, args, statusdir,
-                                callback)
-        self.runner.submit(job["id"])
+                                callback, hidden_until=time.time() + lost if lost else None)
+        if "latestdout" in h.modes:
+            job = self.store.update(job["id"], stdout_limit=int(h.modes["latestdout"]))
+        for fmt in ("header", "beeline"):
+            if fmt in h.modes:
+                job = self.store.update(job["id"], cli_output=fmt)
+        if lost:
+            # Not in "YARN" yet: it is queued once it is registered (modes.py, lostsubmit).
+            t = threading.Timer(lost, self.runner.submit, (job["id"],))
+            t.daemon = True
+            t.start()
+        else:
+            self.runner.submit(job["id"])
         log.info("%s: queued for %s", job["id"], user)
-        return {"id": job["id"]}
+        return job["id"]
 
     def list_jobs(self, params, h):
         user = h._user(params)
@@ -217,13 +270,17 @@ class App:
             if limit <= 0:
                 raise ApiError(400, "Invalid numrecords format: numrecords should be an "
                                     "integer > 0")
-        jobs = sorted(self.store.list(None if showall else user), key=lambda j: j["id"])
+        if "slowlist" in h.modes:
+            time.sleep(h.modes["slowlist"])
+        jobs = sorted((j for j in self.store.list(None if showall else user)
+                       if not modes_mod.hidden(j)), key=lambda j: j["id"])
         # As WebHCat's showJobList: `jobid` applies only together with `numrecords`.
         if limit != -1 and after and after.strip():
             jobs = [j for j in jobs if j["id"] > after]
         if limit != -1:
             jobs = jobs[:limit]
-        return [beans.job_item(j, self.base_url, fields == "*") for j in jobs]
+        return [beans.job_item(j, self.base_url, fields == "*", "nullexit" in h.modes)
+                for j in jobs]
 
 
 def main(argv=None):

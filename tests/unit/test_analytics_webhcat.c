@@ -1,0 +1,451 @@
+/* Unit tests of the analytics service against what a production WebHCat (or a gateway in front
+ * of it) does and the kind stand-in does not: HTML error pages of a proxy, gateway errors on
+ * submission, a success without an exit value, slow and failing kills, listings that are slow or
+ * late. The fake of test_analytics_fake.h plays each of them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analytics.h"
+#include "http_client.h"
+#include "test_analytics_fake.h"
+
+/* --- the service under test (as in test_analytics_service.c) ------------------------------ */
+
+typedef struct svc {
+    analytics_ctx ctx;
+    CURL *curl;
+    char base[64];
+} svc;
+
+/* Starts the service against the fake; tweak adjusts the settings first. */
+static svc *svc_start_tuned(fake *f, void (*tweak)(analytics_settings *))
+{
+    svc *s = calloc(1, sizeof(*s));
+    analytics_settings *c = &s->ctx.cfg;
+    char url[128];
+    c->base = (gg_base_settings){
+        strdup("127.0.0.1:0"), GG_LOG_ERROR, 2, 1 << 20, NULL, 100, 1000, 0, 0, 0, 0, 0};
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/templeton/v1", f->port);
+    c->webhcat_url = strdup(url);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhdfs/v1/", f->port);
+    c->webhdfs_url = strdup(url);
+    c->hadoop_user = strdup("gridgate");
+    c->admin_token = strdup("adm");
+    c->backend_timeout_ms = 2000;
+    c->submit_timeout_ms = 1000;
+    c->jobs_dir = strdup("/jobs");
+    c->wordcount_top_max = 100;
+    c->wait_max_s = 60;
+    c->poll_interval_ms = 100;
+    c->query_max_bytes = 4096;
+    c->lease_ms = 300;
+    c->retention_s = 3600;
+    c->retention_count = 1000;
+    c->input_roots = strdup("/in");
+    if (tweak)
+        tweak(c);
+    assert_int_equal(gg_service_init(&s->ctx.svc, "analytics", &c->base), 0);
+    assert_int_equal(analytics_setup(&s->ctx), 0);
+    assert_int_equal(gg_service_start(&s->ctx.svc), 0);
+    assert_int_equal(analytics_run(&s->ctx), 0);
+    snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u", gg_http_port(s->ctx.svc.http));
+    s->curl = curl_easy_init();
+    return s;
+}
+
+static void svc_stop(svc *s)
+{
+    analytics_stop(&s->ctx);
+    gg_service_drain(&s->ctx.svc);
+    gg_health_stop(s->ctx.svc.health);
+    analytics_teardown(&s->ctx);
+    gg_service_destroy(&s->ctx.svc);
+    analytics_settings *c = &s->ctx.cfg;
+    char *strs[] = {c->base.listen, c->webhcat_url, c->webhdfs_url, c->hadoop_user,
+                    c->admin_token, c->jobs_dir,    c->input_roots, c->api_token};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        free(strs[i]);
+    curl_easy_cleanup(s->curl);
+    free(s);
+}
+
+/* One request as the admin. */
+static json_t *call(svc *s, const char *method, const char *path, const char *body, long *status)
+{
+    static const char *const hdrs[] = {"Content-Type: application/json",
+                                       "Authorization: Bearer adm", NULL};
+    char url[256];
+    tc_response *r = calloc(1, sizeof(*r));
+    snprintf(url, sizeof(url), "%s%s", s->base, path);
+    assert_int_equal(tc_request(s->curl, method, url, hdrs, body, r), 0);
+    *status = r->status;
+    json_t *j = json_loads(r->body, 0, NULL);
+    free(r);
+    return j;
+}
+
+static const char *str(json_t *j, const char *key)
+{
+    return json_string_value(json_object_get(j, key));
+}
+
+/* True until 30 s after *t0 (set on the first call): generous for sanitizer builds on a busy
+ * machine, which run the service several times slower. */
+static bool before_deadline(struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (t0->tv_sec == 0 && t0->tv_nsec == 0)
+        *t0 = now;
+    return now.tv_sec - t0->tv_sec < 30;
+}
+
+/* Polls GET /v1/jobs/{id} until its state is `want`. */
+static json_t *await_state(svc *s, const char *id, const char *want)
+{
+    char path[96];
+    struct timespec t0 = {0, 0};
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    while (before_deadline(&t0)) {
+        long st;
+        json_t *j = call(s, "GET", path, NULL, &st);
+        if (st == 200 && strcmp(str(j, "state"), want) == 0)
+            return j;
+        json_decref(j);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("job %s never reached %s", id, want);
+    return NULL;
+}
+
+/* Until the records are loaded, GET /v1/jobs answers 503; tests start after that. */
+static void svc_await_loaded(svc *s)
+{
+    struct timespec t0 = {0, 0};
+    while (before_deadline(&t0)) {
+        if (analytics_store_loaded(s->ctx.store))
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("job records never loaded");
+}
+
+/* --- tests -------------------------------------------------------------------------------- */
+
+static int fget(fake *f, const int *field)
+{
+    pthread_mutex_lock(&f->lock);
+    int v = *field;
+    pthread_mutex_unlock(&f->lock);
+    return v;
+}
+
+/* Waits until the fake has counted at least n of something (calls it answered). */
+static void await_count(fake *f, const int *counter, int n)
+{
+    struct timespec t0 = {0, 0};
+    while (before_deadline(&t0)) {
+        if (fget(f, counter) >= n)
+            return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("the fake never counted %d calls", n);
+}
+
+static json_t *get_job(svc *s, const char *id)
+{
+    char path[96];
+    long st;
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    json_t *j = call(s, "GET", path, NULL, &st);
+    assert_int_equal(st, 200);
+    return j;
+}
+
+static void quick_polls(analytics_settings *c)
+{
+    c->poll_interval_ms = 50;
+    c->backend_timeout_ms = 500;
+    c->submit_timeout_ms = 2500;
+}
+
+/* Only WebHCat's own 400 {"error": "Could not find job ..."} means the job is gone. An HTML 404
+ * or 400 (a proxy, a wrong base URL) or 502 leaves the job running, and the job is asked about
+ * less and less often while they last. */
+static void test_proxy_errors_never_end_a_job(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_tuned(f, quick_polls);
+    svc_await_loaded(s);
+    long st;
+    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+    assert_int_equal(st, 202);
+    json_decref(await_state(s, str(a, "id"), "running"));
+    static const unsigned pages[] = {404, 400, 502};
+    for (size_t k = 0; k < 3; k++) {
+        int before = fget(f, &f->status_calls);
+        fake_set(f, &f->status_html, pages[k]);
+        await_count(f, &f->status_calls, before + 3);
+        json_t *j = get_job(s, str(a, "id"));
+        assert_string_equal(str(j, "state"), "running");
+        json_decref(j);
+    }
+    pthread_mutex_lock(&f->lock);
+    int n = f->status_calls;
+    int64_t gap = f->status_at[n - 1] - f->status_at[n - 2];
+    pthread_mutex_unlock(&f->lock);
+    assert_true(gap >= 4 * 50); /* backed off from the 50 ms interval */
+    fake_set(f, &f->status_html, 0);
+    ffinish(f, 0, "SUCCEEDED", 0, "1\n", "");
+    json_decref(await_state(s, str(a, "id"), "succeeded"));
+    /* WebHCat's own answer for a job it no longer has: settled by statusdir/exit. */
+    json_t *b = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 2\"}", &st);
+    json_decref(await_state(s, str(b, "id"), "running"));
+    char path[300];
+    pthread_mutex_lock(&f->lock);
+    snprintf(path, sizeof(path), "%s/exit", f->jobs[1].statusdir);
+    fput_locked(f, path, "0\n", 2);
+    snprintf(path, sizeof(path), "%s/stdout", f->jobs[1].statusdir);
+    fput_locked(f, path, "2\n", 2);
+    snprintf(f->jobs[1].id, sizeof(f->jobs[1].id), "job_1700000000000_8888");
+    pthread_mutex_unlock(&f->lock);
+    json_decref(await_state(s, str(b, "id"), "succeeded"));
+    json_decref(a);
+    json_decref(b);
+    svc_stop(s);
+}
+
+/* SUCCEEDED with "exitValue": null (WebHCat's job state store was cleaned up) is decided by
+ * statusdir/exit, not taken as success. */
+static void test_success_without_exit_value_reads_the_exit_file(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_tuned(f, quick_polls);
+    svc_await_loaded(s);
+    fake_set(f, &f->null_exit, true);
+    long st;
+    json_t *ids[3];
+    for (int i = 0; i < 3; i++) {
+        char q[64];
+        snprintf(q, sizeof(q), "{\"hiveql\": \"SELECT %d\"}", i);
+        ids[i] = call(s, "POST", "/v1/queries", q, &st);
+        assert_int_equal(st, 202);
+    }
+    ffinish(f, 0, "SUCCEEDED", 17, "", "FAILED: SemanticException [Error 10001]\n");
+    ffinish(f, 1, "SUCCEEDED", 0, "5\n", "");
+    pthread_mutex_lock(&f->lock);
+    snprintf(f->jobs[2].state, sizeof(f->jobs[2].state), "SUCCEEDED"); /* no statusdir files */
+    pthread_mutex_unlock(&f->lock);
+    json_t *j = await_state(s, str(ids[0], "id"), "failed");
+    assert_non_null(strstr(str(j, "error"), "status 17"));
+    assert_non_null(strstr(str(j, "error"), "SemanticException"));
+    json_decref(j);
+    j = await_state(s, str(ids[1], "id"), "succeeded");
+    assert_string_equal(
+        json_string_value(json_array_get(json_array_get(json_object_get(j, "rows"), 0), 0)), "5");
+    json_decref(j);
+    j = await_state(s, str(ids[2], "id"), "failed");
+    assert_non_null(strstr(str(j, "error"), "no exit status"));
+    json_decref(j);
+    for (int i = 0; i < 3; i++)
+        json_decref(ids[i]);
+    svc_stop(s);
+}
+
+/* A 502 or 504 of a gateway, or a 500 that is not WebHCat's JSON, may come after WebHCat queued
+ * the job: the job is kept, found by its statusdir, and runs once. WebHCat's own JSON 500 is a
+ * refusal. */
+static void test_gateway_errors_on_submit_leave_it_unconfirmed(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_tuned(f, quick_polls);
+    svc_await_loaded(s);
+    static const unsigned statuses[] = {502, 504, 500};
+    for (size_t i = 0; i < 3; i++) {
+        long st;
+        fake_set(f, &f->submit_fail, statuses[i]);
+        json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+        fake_set(f, &f->submit_fail, 0);
+        assert_int_equal(st, 202);
+        assert_string_equal(str(a, "state"), "queued");
+        assert_int_equal(fjobs(f), i + 1);
+        json_decref(await_state(s, str(a, "id"), "running"));
+        ffinish(f, i, "SUCCEEDED", 0, "1\n", "");
+        json_t *j = await_state(s, str(a, "id"), "succeeded");
+        assert_string_equal(str(j, "webhcat_job"), f->jobs[i].id);
+        json_decref(j);
+        json_decref(a);
+    }
+    assert_int_equal(fjobs(f), 3); /* each ran once */
+    long st;
+    fake_set(f, &f->submit_fail_json, true);
+    fake_set(f, &f->submit_fail, 500);
+    json_t *p = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+    assert_int_equal(st, 502);
+    json_decref(p);
+    svc_stop(s);
+}
+
+static json_t *kill_job(svc *s, const char *id, long *st)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    return call(s, "DELETE", path, NULL, st);
+}
+
+/* A DELETE that outlasts the usual backend timeout, one that answers 500 after killing, and one
+ * that fails without killing: each kill stays requested and is confirmed by the job's status. */
+static void test_slow_and_failing_kills_are_confirmed_by_status(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_tuned(f, quick_polls);
+    svc_await_loaded(s);
+    long st;
+    json_t *ids[3];
+    for (int i = 0; i < 3; i++) {
+        ids[i] = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+        json_decref(await_state(s, str(ids[i], "id"), "running"));
+    }
+    fake_set(f, &f->slow_kill_ms, 1000); /* twice the backend timeout */
+    json_t *k = kill_job(s, str(ids[0], "id"), &st);
+    assert_int_equal(st, 202);
+    json_decref(k);
+    fake_set(f, &f->slow_kill_ms, 0);
+    fake_set(f, &f->kill_fail, true);
+    k = kill_job(s, str(ids[1], "id"), &st);
+    assert_int_equal(st, 202);
+    json_decref(k);
+    fake_set(f, &f->kill_fail, false);
+    fake_set(f, &f->kill_refuse, 1);
+    k = kill_job(s, str(ids[2], "id"), &st);
+    assert_int_equal(st, 202);
+    assert_true(json_is_true(json_object_get(k, "kill_requested")));
+    json_decref(k);
+    for (int i = 0; i < 3; i++) {
+        json_t *j = await_state(s, str(ids[i], "id"), "killed");
+        assert_string_equal(str(j, "error"), "killed on request");
+        json_decref(j);
+        json_decref(ids[i]);
+    }
+    assert_true(fget(f, &f->delete_calls) >= 4); /* the refused one was sent again */
+    svc_stop(s);
+}
+
+/* A submission whose answer was lost is looked for in a listing that is slower than the usual
+ * backend timeout and does not show the job at first (WebHCat still staging it): it is found. */
+static void test_recovery_waits_for_a_slow_and_late_listing(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_tuned(f, quick_polls);
+    svc_await_loaded(s);
+    fake_set(f, &f->slow_jobs_ms, 800); /* longer than the backend timeout */
+    fake_set(f, &f->list_hide, 2);
+    fake_set(f, &f->submit_fail, 504);
+    long st;
+    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+    fake_set(f, &f->submit_fail, 0);
+    assert_int_equal(st, 202);
+    json_decref(await_state(s, str(a, "id"), "running"));
+    assert_int_equal(fjobs(f), 1);
+    ffinish(f, 0, "SUCCEEDED", 0, "1\n", "");
+    json_decref(await_state(s, str(a, "id"), "succeeded"));
+    json_decref(a);
+    svc_stop(s);
+}
+
+/* A record left by a crash during submission whose job WebHCat never lists, though its launcher
+ * started (statusdir/stderr exists): followed by its statusdir until the exit status appears,
+ * not failed. */
+static void test_unlisted_job_with_a_launched_statusdir_is_followed(void **state)
+{
+    fake *f = *state;
+    const char *id = "20250101-000000-0000000c";
+    fput(f, "/jobs/20250101-000000-0000000c/job.json",
+         "{\"version\": 1, \"id\": \"20250101-000000-0000000c\", \"kind\": \"query\", "
+         "\"state\": \"queued\", \"webhcat_id\": \"\", \"hiveql\": \"SELECT 3\", "
+         "\"created_ms\": 1}");
+    fput(f, "/jobs/20250101-000000-0000000c/status/stderr", "Query ID = x\n");
+    svc *s = svc_start_tuned(f, quick_polls);
+    svc_await_loaded(s);
+    int before = fget(f, &f->list_calls);
+    await_count(f, &f->list_calls, before + 3);
+    json_t *j = get_job(s, id);
+    assert_string_equal(str(j, "state"), "queued");
+    json_decref(j);
+    fput(f, "/jobs/20250101-000000-0000000c/status/stdout", "3\n");
+    fput(f, "/jobs/20250101-000000-0000000c/status/exit", "0\n");
+    j = await_state(s, id, "succeeded");
+    assert_string_equal(
+        json_string_value(json_array_get(json_array_get(json_object_get(j, "rows"), 0), 0)), "3");
+    json_decref(j);
+    svc_stop(s);
+}
+
+/* Rows printed to stdout (a last statement that is not a query) can lose their tail when the
+ * launcher stops copying stdout 10 s after hive exited, with exit 0 all the same: fewer rows than
+ * Hive says it fetched ("Fetched: N row(s)", or Beeline's "N rows selected") fail the job
+ * rather than pass as a short result. */
+static void test_stdout_shorter_than_hive_fetched_fails(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_tuned(f, quick_polls);
+    svc_await_loaded(s);
+    long st;
+    json_t *ids[3];
+    for (int i = 0; i < 3; i++) {
+        ids[i] = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SHOW FUNCTIONS\"}", &st);
+        assert_int_equal(st, 202);
+    }
+    ffinish(f, 0, "SUCCEEDED", 0, "abs\nacos\n",
+            "OK\nTime taken: 0.2 seconds, Fetched: 289 row(s)\n");
+    ffinish(f, 1, "SUCCEEDED", 0, "abs\nacos\n", "2 rows selected (0.2 seconds)\n");
+    ffinish(f, 2, "SUCCEEDED", 0, "| abs |\n| acos |\n| asin |\n",
+            "INFO  : OK\n3,017 rows selected (0.2 seconds)\n");
+    json_t *j = await_state(s, str(ids[0], "id"), "failed");
+    assert_non_null(strstr(str(j, "error"), "289"));
+    json_decref(j);
+    j = await_state(s, str(ids[1], "id"), "succeeded");
+    assert_int_equal(json_integer_value(json_object_get(j, "rows_total")), 2);
+    json_decref(j);
+    j = await_state(s, str(ids[2], "id"), "failed");
+    assert_non_null(strstr(str(j, "error"), "3017"));
+    json_decref(j);
+    for (int i = 0; i < 3; i++)
+        json_decref(ids[i]);
+    svc_stop(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_proxy_errors_never_end_a_job, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_success_without_exit_value_reads_the_exit_file,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_gateway_errors_on_submit_leave_it_unconfirmed,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_slow_and_failing_kills_are_confirmed_by_status,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_waits_for_a_slow_and_late_listing, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_unlisted_job_with_a_launched_statusdir_is_followed,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_stdout_shorter_than_hive_fetched_fails, fake_setup,
+                                        fake_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
