@@ -17,6 +17,7 @@
 
 /* Milliseconds on the monotonic clock (an arbitrary origin): for intervals and deadlines. */
 int64_t gg_time_mono_ms(void);
+int64_t gg_time_mono_us(void); /* the same in microseconds: for durations that are timed */
 /* Milliseconds and microseconds since the epoch on the wall clock: for what is stored or shown. */
 int64_t gg_time_wall_ms(void);
 int64_t gg_time_wall_us(void);

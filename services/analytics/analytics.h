@@ -11,6 +11,7 @@
 #include "gg_config.h"
 #include "gg_options.h"
 #include "gg_service.h"
+#include "gg_time.h"
 
 typedef struct analytics_tracker analytics_tracker;
 typedef struct analytics_pool analytics_pool;
@@ -73,9 +74,5 @@ int analytics_setup(analytics_ctx *ctx); /* after gg_service_init, before gg_ser
 int analytics_run(analytics_ctx *ctx);   /* starts the tracker */
 void analytics_stop(analytics_ctx *ctx); /* answers parked requests, stops the tracker */
 void analytics_teardown(analytics_ctx *ctx);
-
-/* Wall-clock and monotonic milliseconds. */
-int64_t analytics_now_ms(void);
-int64_t analytics_mono_ms(void);
 
 #endif

@@ -189,7 +189,7 @@ static bool fetched(analytics_ctx *ctx, gg_http_req *req, const char *id)
 {
     analytics_err e = {0};
     if (!analytics_store_loaded(ctx->store) ||
-        analytics_store_fetch(ctx->store, id, analytics_mono_ms(), &e) >= 0)
+        analytics_store_fetch(ctx->store, id, gg_time_mono_ms(), &e) >= 0)
         return true;
     analytics_api_backend_error(req, &e);
     return false;
@@ -328,7 +328,7 @@ static unsigned mark_kill(analytics_ctx *ctx, const char *id, bool on, char *wid
         snprintf(why, whylen, "job %s is still being submitted; try again shortly", id);
     } else {
         j->kill_requested = on;
-        j->kill_sent_ms = on ? analytics_mono_ms() : 0;
+        j->kill_sent_ms = on ? gg_time_mono_ms() : 0;
         analytics_job_touch(j);
         snprintf(wid, widlen, "%s", j->webhcat_id);
     }

@@ -43,7 +43,7 @@ static void respond(analytics_ctx *ctx, gg_http_req *req, const char *id, long w
         how |= ANALYTICS_ANSWER_WAITED;
     if (wait_s > 0 && !ended) {
         gg_http_defer(req);
-        int64_t deadline = analytics_mono_ms() + (int64_t)wait_s * 1000;
+        int64_t deadline = gg_time_mono_ms() + (int64_t)wait_s * 1000;
         if (analytics_tracker_park(ctx->tracker, req, id, deadline, page, how))
             return; /* req now belongs to the tracker */
     }
@@ -72,7 +72,7 @@ static void unconfirmed(analytics_ctx *ctx, gg_http_req *req, const char *id,
     analytics_store_lock(ctx->store);
     analytics_job *j = analytics_store_find(ctx->store, id);
     j->submitting = false;
-    j->next_poll_ms = analytics_mono_ms();
+    j->next_poll_ms = gg_time_mono_ms();
     analytics_store_unlock(ctx->store);
     gg_warn(&ctx->svc.log, "submission unconfirmed, looking for the job by its statusdir",
             "{s:s, s:s}", "job", id, "error", e->msg);
@@ -93,7 +93,7 @@ static void submit(analytics_ctx *ctx, gg_http_req *req, analytics_job *j, long 
     const char *hiveql = j->hiveql; /* never changes; only this thread may remove the job */
     analytics_job_kind kind = j->kind;
     j->submitting = true;
-    j->created_ms = analytics_now_ms();
+    j->created_ms = gg_time_wall_ms();
     analytics_job_touch(j);
     analytics_store_lock(ctx->store);
     int added = analytics_store_add(ctx->store, j);
@@ -127,12 +127,12 @@ static void submit(analytics_ctx *ctx, gg_http_req *req, analytics_job *j, long 
     analytics_store_lock(ctx->store);
     j = analytics_store_find(ctx->store, id);
     snprintf(j->webhcat_id, sizeof(j->webhcat_id), "%s", wid);
-    j->submitted_ms = analytics_now_ms();
+    j->submitted_ms = gg_time_wall_ms();
     j->submitting = false;
     j->poll_delay_ms = FIRST_POLL_MS < ctx->cfg.poll_interval_ms
                            ? FIRST_POLL_MS
                            : (uint32_t)ctx->cfg.poll_interval_ms;
-    j->next_poll_ms = analytics_mono_ms() + j->poll_delay_ms;
+    j->next_poll_ms = gg_time_mono_ms() + j->poll_delay_ms;
     analytics_job_touch(j); /* the tracker writes the record: a crash before that is covered by
                                the record already there (the job is found by its statusdir) */
     analytics_store_unlock(ctx->store);
@@ -163,12 +163,12 @@ static bool push_dir(dir_stack *st, const char *rel, const char *name)
         st->items = grown;
         st->cap = cap;
     }
-    analytics_buf b = {0};
-    analytics_buf_puts(&b, rel);
+    gg_buf b = {0};
+    gg_buf_puts(&b, rel);
     if (*rel && *name)
-        analytics_buf_puts(&b, "/");
-    analytics_buf_puts(&b, name);
-    return (st->items[st->count] = analytics_buf_take(&b)) ? (st->count++, true) : false;
+        gg_buf_puts(&b, "/");
+    gg_buf_puts(&b, name);
+    return (st->items[st->count] = gg_buf_take(&b, NULL)) ? (st->count++, true) : false;
 }
 
 /* Lists one directory of the input into the fingerprint and queues its visible subdirectories.
@@ -176,16 +176,16 @@ static bool push_dir(dir_stack *st, const char *rel, const char *name)
 static unsigned scan_dir(analytics_ctx *ctx, gg_http_req *req, const char *root, const char *rel,
                          analytics_fp *fp, dir_stack *todo)
 {
-    analytics_buf path = {0};
-    analytics_buf_printf(&path, "%s%s%s", root, *rel ? "/" : "", rel);
+    gg_buf path = {0};
+    gg_buf_printf(&path, "%s%s%s", root, *rel ? "/" : "", rel);
     analytics_hdfs_list l;
     analytics_err e = {0};
     int rc = -1;
-    if (analytics_buf_str(&path))
+    if (gg_buf_str(&path))
         rc = analytics_webhdfs_list(&ctx->backend, path.data, &l, &e);
     else
         analytics_err_set(&e, AE_INTERNAL, "webhdfs", 0, "out of memory");
-    analytics_buf_free(&path);
+    gg_buf_free(&path);
     if (rc != 0 && e.kind == AE_NOT_FOUND && *rel)
         return 0; /* removed while we walked: its parent's listing already says so */
     if (rc != 0 && e.kind == AE_NOT_FOUND) {

@@ -2,6 +2,8 @@
  * analytics_backend.h). */
 #include "analytics_backend.h"
 
+#include "gg_time.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,20 +29,12 @@ void analytics_backend_metrics(analytics_backend *b, gg_metrics *metrics)
     }
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 int analytics_backend_call(const analytics_backend *b, analytics_backend_id id,
                            const analytics_call *call, analytics_resp *r, analytics_err *e)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = gg_time_mono_us();
     int rc = analytics_client_do(b->http, call, r);
-    gg_histogram_observe(b->latency[id], seconds_since(&t0));
+    gg_histogram_observe(b->latency[id], (double)(gg_time_mono_us() - t0) / 1e6);
     const char *name = analytics_backend_name(id);
     if (rc != 0) {
         analytics_err_set(e, AE_UNREACHABLE, name, 0, "%s is unreachable: %s", name, r->error);

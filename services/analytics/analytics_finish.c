@@ -148,7 +148,7 @@ static void apply(analytics_ctx *ctx, const char *id, outcome *o)
         j->exit_value = o->exit_value;
         if (o->started_ms && !j->started_ms)
             j->started_ms = o->started_ms;
-        j->finished_ms = analytics_now_ms();
+        j->finished_ms = gg_time_wall_ms();
         if (o->state == AJ_SUCCEEDED)
             j->progress = 100;
         j->rows_total = o->rows_total;
@@ -303,7 +303,7 @@ static int not_listed(analytics_ctx *ctx, const char *id, analytics_err *e)
     if (e->kind != AE_NOT_FOUND && e->kind != AE_BACKEND)
         return -1;
     int64_t grace = 2 * (int64_t)ctx->cfg.submit_timeout_ms;
-    int alive = analytics_now_ms() - created < grace ? 1 : launched(ctx, id, e);
+    int alive = gg_time_wall_ms() - created < grace ? 1 : launched(ctx, id, e);
     if (alive != 0) {
         if (alive > 0)
             analytics_err_set(e, AE_NOT_FOUND, "webhcat", 0,
@@ -328,7 +328,7 @@ int analytics_finish_recover(analytics_ctx *ctx, const char *id, analytics_err *
         if (j) {
             snprintf(j->webhcat_id, sizeof(j->webhcat_id), "%s", wid);
             if (!j->submitted_ms)
-                j->submitted_ms = analytics_now_ms();
+                j->submitted_ms = gg_time_wall_ms();
             analytics_job_touch(j);
         }
         analytics_store_unlock(ctx->store);

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "analytics_buf.h"
+#include "gg_buf.h"
 
 typedef struct analytics_wc_params {
     char *path;    /* validated HDFS directory, without a trailing '/' */
@@ -43,6 +43,6 @@ char *analytics_hiveql_wordcount(const analytics_wc_params *p, const char *table
  * full (LazySimpleSerDe, tab-separated, backslash escapes, line breaks as \n and \r, NULL as
  * \N; analytics_rows_decode reads it), so neither the CLI's print format (Hive 3's CLI, Hive 4's
  * Beeline tables, hive.cli.print.header) nor a site's SerDe defaults change the result. */
-bool analytics_hiveql_result_into(analytics_buf *q, const char *dir);
+bool analytics_hiveql_result_into(gg_buf *q, const char *dir);
 
 #endif

@@ -30,7 +30,7 @@ static int claim(analytics_ctx *ctx, const char *id, int n, analytics_err *e)
         j->owned = rc == 0;
         j->owner_n = n;
         j->owner_mtime = 0;
-        j->owner_seen_ms = analytics_mono_ms();
+        j->owner_seen_ms = gg_time_mono_ms();
         j->renew_ms = j->owner_seen_ms + ctx->cfg.lease_ms / 3;
     }
     analytics_store_unlock(ctx->store);
@@ -50,7 +50,7 @@ static int renew(analytics_ctx *ctx, const char *id, int n, analytics_err *e)
 {
     char path[ANALYTICS_PATH_MAX + 64];
     owner_path(ctx, id, n, path, sizeof(path));
-    if (analytics_webhdfs_touch(&ctx->backend, path, analytics_now_ms(), e) != 0)
+    if (analytics_webhdfs_touch(&ctx->backend, path, gg_time_wall_ms(), e) != 0)
         return -1;
     owner_path(ctx, id, n + 1, path, sizeof(path));
     analytics_hdfs_entry next;
@@ -67,7 +67,7 @@ static int renew(analytics_ctx *ctx, const char *id, int n, analytics_err *e)
         if (lost) {
             j->owner_n = n + 1;
             j->owner_mtime = next.mtime;
-            j->owner_seen_ms = analytics_mono_ms();
+            j->owner_seen_ms = gg_time_mono_ms();
         }
     }
     analytics_store_unlock(ctx->store);
@@ -148,7 +148,7 @@ int analytics_lease_check(analytics_ctx *ctx, const char *id, analytics_err *e)
     int64_t mtime, record_mtime;
     scan(&list, &n, &mtime, &record_mtime);
     analytics_hdfs_list_free(&list);
-    int64_t now = analytics_mono_ms();
+    int64_t now = gg_time_mono_ms();
     bool reread = false, expired = false;
     analytics_store_lock(ctx->store);
     analytics_job *j = analytics_store_find(ctx->store, id);

@@ -96,10 +96,10 @@ static int list_parts(analytics_ctx *ctx, const char *id, source *src, analytics
         const analytics_hdfs_entry *x = &l.items[i];
         if (x->is_dir || !x->name[0] || x->name[0] == '_' || x->name[0] == '.' || x->length <= 0)
             continue;
-        analytics_buf b = {0};
-        analytics_buf_printf(&b, "%s/%s", dir, x->name);
+        gg_buf b = {0};
+        gg_buf_printf(&b, "%s/%s", dir, x->name);
         part *pt = &src->parts[src->n];
-        if (!(pt->path = analytics_buf_take(&b)))
+        if (!(pt->path = gg_buf_take(&b, NULL)))
             break;
         pt->len = x->length;
         src->n++;
@@ -222,14 +222,14 @@ int analytics_results_scan(analytics_ctx *ctx, const char *id, size_t keep, json
 
 /* Keeps the columns of the last DESCRIBE line among the lines streamed through it. */
 typedef struct columns_sink {
-    analytics_buf line;
+    gg_buf line;
     bool overlong; /* the current line passed the cap: not DESCRIBE's */
     json_t *columns;
 } columns_sink;
 
 static void columns_line(columns_sink *cs)
 {
-    const char *text = analytics_buf_str(&cs->line);
+    const char *text = gg_buf_str(&cs->line);
     json_t *c = text && !cs->overlong ? analytics_script_columns(text, cs->line.len) : NULL;
     if (c) {
         json_decref(cs->columns);
@@ -248,7 +248,7 @@ static size_t columns_feed(const char *data, size_t len, void *ud)
         if (cs->line.len + n > ANALYTICS_LINE_MAX)
             cs->overlong = true;
         else
-            analytics_buf_append(&cs->line, data + i, n);
+            gg_buf_append(&cs->line, data + i, n);
         i += n;
         if (nl) {
             columns_line(cs);
@@ -272,14 +272,14 @@ int analytics_results_columns(analytics_ctx *ctx, const char *id, json_t **colum
     *columns = rc == 0 ? cs.columns : NULL;
     if (rc != 0)
         json_decref(cs.columns);
-    analytics_buf_free(&cs.line);
+    gg_buf_free(&cs.line);
     return rc;
 }
 
 static size_t collect_sink(const char *data, size_t len, void *ud)
 {
-    analytics_buf *b = ud;
-    analytics_buf_append(b, data, len);
+    gg_buf *b = ud;
+    gg_buf_append(b, data, len);
     return b->failed ? 0 : len;
 }
 
@@ -292,11 +292,11 @@ char *analytics_results_stderr_tail(analytics_ctx *ctx, const char *id, size_t m
     if (analytics_webhdfs_stat(&ctx->backend, path, &st, e) != 0)
         return e->kind == AE_NOT_FOUND ? strdup("") : NULL;
     int64_t from = st.length > (int64_t)max ? st.length - (int64_t)max : 0;
-    analytics_buf raw = {0};
+    gg_buf raw = {0};
     char *out = NULL;
     if (analytics_webhdfs_read(&ctx->backend, path, from, (int64_t)max, collect_sink, &raw, e) == 0)
         out = analytics_rows_text(raw.data ? raw.data : "", raw.len);
-    analytics_buf_free(&raw);
+    gg_buf_free(&raw);
     return out;
 }
 

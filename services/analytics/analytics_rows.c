@@ -47,19 +47,19 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 
 char *analytics_rows_text(const char *s, size_t n)
 {
-    analytics_buf b = {0};
+    gg_buf b = {0};
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         size_t k = u[i] ? utf8_seq(u + i, n - i) : 0;
         if (k) {
-            analytics_buf_append(&b, s + i, k);
+            gg_buf_append(&b, s + i, k);
             i += k;
         } else {
-            analytics_buf_append(&b, "\xef\xbf\xbd", 3);
+            gg_buf_append(&b, "\xef\xbf\xbd", 3);
             i++;
         }
     }
-    return analytics_buf_take(&b);
+    return gg_buf_take(&b, NULL);
 }
 
 static json_t *utf8_string(const char *s, size_t n)
@@ -93,17 +93,17 @@ static json_t *decode_field(const char *s, size_t n)
 {
     if (n == 2 && s[0] == '\\' && s[1] == 'N')
         return json_null();
-    analytics_buf b = {0};
+    gg_buf b = {0};
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '\\' && i + 1 < n) {
             c = s[++i];
             c = c == 'n' ? '\n' : c == 'r' ? '\r' : c;
         }
-        analytics_buf_append(&b, &c, 1);
+        gg_buf_append(&b, &c, 1);
     }
     json_t *j = b.failed ? NULL : utf8_string(b.data ? b.data : "", b.len);
-    analytics_buf_free(&b);
+    gg_buf_free(&b);
     return j;
 }
 
@@ -150,7 +150,7 @@ static bool row_begins(analytics_pager *p)
 static void row_ends(analytics_pager *p)
 {
     if (keeping(p) && !p->failed) {
-        const char *text = analytics_buf_str(&p->line);
+        const char *text = gg_buf_str(&p->line);
         json_t *row = !text        ? NULL
                       : p->escaped ? analytics_rows_decode(text, p->line.len)
                                    : analytics_rows_split(text, p->line.len);
@@ -174,7 +174,7 @@ static void keep_bytes(analytics_pager *p, const char *data, size_t n)
         n = room;
         p->cut = true;
     }
-    analytics_buf_append(&p->line, data, n);
+    gg_buf_append(&p->line, data, n);
     if (p->line.failed)
         p->failed = true;
 }
@@ -216,6 +216,6 @@ int64_t analytics_pager_rows_seen(const analytics_pager *p)
 void analytics_pager_free(analytics_pager *p)
 {
     json_decref(p->rows);
-    analytics_buf_free(&p->line);
+    gg_buf_free(&p->line);
     p->rows = NULL;
 }

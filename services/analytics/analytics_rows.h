@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analytics_buf.h"
+#include "gg_buf.h"
 
 #define ANALYTICS_PAGE_BYTES (8u * 1024 * 1024) /* bytes of rows one page may hold */
 #define ANALYTICS_LINE_MAX   (1u * 1024 * 1024) /* longer rows are cut (and flagged) */
@@ -40,7 +40,7 @@ typedef struct analytics_pager {
     bool cut;    /* some kept row was longer than ANALYTICS_LINE_MAX */
     bool failed; /* out of memory */
     bool in_row; /* bytes of the current row have been seen */
-    analytics_buf line;
+    gg_buf line;
 } analytics_pager;
 
 /* Starts reading at row start_row, which begins at byte start_byte of stdout. */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "analytics_buf.h"
+#include "gg_buf.h"
 #include "analytics_hiveql.h"
 
 typedef struct scanner {
@@ -136,30 +136,30 @@ char *analytics_script_query(const char *text, const char *view, const char *res
         return NULL;
     int qlen = (int)(l.end - l.start), head = (int)(l.select_at - l.start);
     const char *q = text + l.start;
-    analytics_buf b = {0};
-    analytics_buf_append(&b, text, l.start);
+    gg_buf b = {0};
+    gg_buf_append(&b, text, l.start);
     if (l.start && text[l.start - 1] != '\n')
-        analytics_buf_puts(&b, "\n");
+        gg_buf_puts(&b, "\n");
     /* Hive refuses a view over the session's temporary tables and functions: such a result
      * keeps its shape, without names. */
     if (!l.temporary_before)
-        analytics_buf_printf(&b,
-                             "-- gridgate: the result's column names, as Hive describes them\n"
-                             "DROP VIEW IF EXISTS %s;\n"
-                             "CREATE VIEW %s AS\n%.*s;\n"
-                             "SET hive.ddl.output.format=json;\n"
-                             "DESCRIBE %s;\n"
-                             "DROP VIEW %s;\n",
-                             view, view, qlen, q, view, view);
-    analytics_buf_printf(&b, "-- gridgate: the result's rows, as files\n%.*s", head, q);
+        gg_buf_printf(&b,
+                      "-- gridgate: the result's column names, as Hive describes them\n"
+                      "DROP VIEW IF EXISTS %s;\n"
+                      "CREATE VIEW %s AS\n%.*s;\n"
+                      "SET hive.ddl.output.format=json;\n"
+                      "DESCRIBE %s;\n"
+                      "DROP VIEW %s;\n",
+                      view, view, qlen, q, view, view);
+    gg_buf_printf(&b, "-- gridgate: the result's rows, as files\n%.*s", head, q);
     bool ok = analytics_hiveql_result_into(&b, result_dir);
-    analytics_buf_printf(&b, "%.*s;\n", qlen - head, q + head);
+    gg_buf_printf(&b, "%.*s;\n", qlen - head, q + head);
     if (!ok || b.failed) {
         *oom = b.failed;
-        analytics_buf_free(&b);
+        gg_buf_free(&b);
         return NULL;
     }
-    return analytics_buf_take(&b);
+    return gg_buf_take(&b, NULL);
 }
 
 json_t *analytics_script_columns(const char *line, size_t len)

@@ -16,20 +16,6 @@
 #include "analytics_webhcat.h"
 #include "analytics_webhdfs.h"
 
-int64_t analytics_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t analytics_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void strip_slashes(char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -102,7 +88,7 @@ static void replica_name(analytics_ctx *ctx)
     uint32_t rnd = 0;
     gethostname(host, sizeof(host) - 1);
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        rnd = (uint32_t)analytics_mono_ms();
+        rnd = (uint32_t)gg_time_mono_ms();
     snprintf(ctx->replica, sizeof(ctx->replica), "%s/%ld/%08x\n", host, (long)getpid(), rnd);
 }
 

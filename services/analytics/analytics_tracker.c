@@ -51,11 +51,7 @@ analytics_tracker *analytics_tracker_new(analytics_ctx *ctx)
         return NULL;
     t->ctx = ctx;
     pthread_mutex_init(&t->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    gg_time_cond_init(&t->cond);
     uint32_t cap = (uint32_t)ctx->cfg.poll_interval_ms * 4;
     gg_backoff_init(&t->load_backoff, 100, cap);
     gg_backoff_init(&t->webhcat_backoff, 100, cap);
@@ -189,7 +185,7 @@ static void reschedule(analytics_tracker *t, const char *id, const analytics_rem
         if (rs && rs->progress >= 0)
             j->progress = rs->progress;
         j->poll_delay_ms = next_delay(t, j->poll_delay_ms, waited);
-        j->next_poll_ms = analytics_mono_ms() + j->poll_delay_ms;
+        j->next_poll_ms = gg_time_mono_ms() + j->poll_delay_ms;
     }
     analytics_store_unlock(t->ctx->store);
     if (changed) {
@@ -208,7 +204,7 @@ static int check_foreign(analytics_tracker *t, const char *id, bool waited)
     analytics_job *j = analytics_store_find(t->ctx->store, id);
     if (j && !(owned = j->owned)) {
         j->poll_delay_ms = analytics_lease_check_delay(t->ctx, waited);
-        j->next_poll_ms = analytics_mono_ms() + j->poll_delay_ms;
+        j->next_poll_ms = gg_time_mono_ms() + j->poll_delay_ms;
     }
     analytics_store_unlock(t->ctx->store);
     if (owned)
@@ -226,7 +222,7 @@ static void back_off_job(analytics_tracker *t, const char *id)
     if (j) {
         uint32_t next = j->poll_delay_ms ? j->poll_delay_ms * 2 : FIRST_POLL_MS;
         j->poll_delay_ms = next > cap ? cap : next;
-        j->next_poll_ms = analytics_mono_ms() + j->poll_delay_ms;
+        j->next_poll_ms = gg_time_mono_ms() + j->poll_delay_ms;
     }
     analytics_store_unlock(t->ctx->store);
 }
@@ -235,7 +231,7 @@ static void back_off_job(analytics_tracker *t, const char *id)
  * effect yet. It is sent again once in a while (also after a restart), never forgotten. */
 static void resend_kill(analytics_tracker *t, const char *id, const char *wid)
 {
-    int64_t now = analytics_mono_ms();
+    int64_t now = gg_time_mono_ms();
     bool due = false;
     analytics_store_lock(t->ctx->store);
     analytics_job *j = analytics_store_find(t->ctx->store, id);
@@ -333,12 +329,12 @@ static int64_t poll_jobs(analytics_tracker *t, int64_t now)
     gg_gauge_set(t->ctx->m.active, active);
     for (size_t i = 0; i < n; i++) {
         if (poll_one(t, ids[i]) != 0) {
-            t->webhcat_at = analytics_mono_ms() + gg_backoff_next(&t->webhcat_backoff);
+            t->webhcat_at = gg_time_mono_ms() + gg_backoff_next(&t->webhcat_backoff);
             return t->webhcat_at;
         }
         gg_backoff_reset(&t->webhcat_backoff);
     }
-    return n ? analytics_mono_ms() : soonest; /* after a pass, look again for the next one */
+    return n ? gg_time_mono_ms() : soonest; /* after a pass, look again for the next one */
 }
 
 /* Writes records whose earlier write failed. */
@@ -380,7 +376,7 @@ static int64_t min64(int64_t a, int64_t b)
 static bool expire(analytics_tracker *t)
 {
     char ids[POLL_BATCH][32];
-    size_t n = analytics_store_expired(t->ctx->store, analytics_now_ms(),
+    size_t n = analytics_store_expired(t->ctx->store, gg_time_wall_ms(),
                                        (int64_t)t->ctx->cfg.retention_s * 1000,
                                        (size_t)t->ctx->cfg.retention_count, ids, POLL_BATCH);
     for (size_t i = 0; i < n; i++) {
@@ -419,20 +415,14 @@ static int64_t sweep(analytics_tracker *t, int64_t now)
 
 static void sleep_until(analytics_tracker *t, int64_t when)
 {
-    int64_t now = analytics_mono_ms();
+    int64_t now = gg_time_mono_ms();
     int64_t ms = when - now;
     if (ms > 60000)
         ms = 60000;
     pthread_mutex_lock(&t->lock);
     if (!t->stopping && !t->woken && ms > 0) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += ms / 1000;
-        ts.tv_nsec += (ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        gg_time_deadline(&ts, ms);
         pthread_cond_timedwait(&t->cond, &t->lock, &ts);
     }
     t->woken = false;
@@ -451,7 +441,7 @@ static void *tracker_main(void *arg)
 {
     analytics_tracker *t = arg;
     while (!stopping(t)) {
-        int64_t now = analytics_mono_ms();
+        int64_t now = gg_time_mono_ms();
         int64_t next = now + t->ctx->cfg.poll_interval_ms;
         if (!analytics_store_loaded(t->ctx->store)) {
             next = min64(next, try_load(t, now));
@@ -459,9 +449,9 @@ static void *tracker_main(void *arg)
             next = min64(next, analytics_lease_renew_due(t->ctx, now));
             next = min64(next, poll_jobs(t, now));
             next = min64(next, save_dirty(t, now));
-            next = min64(next, sweep(t, analytics_mono_ms()));
+            next = min64(next, sweep(t, gg_time_mono_ms()));
         }
-        next = min64(next, answer_parked(t, analytics_mono_ms(), false));
+        next = min64(next, answer_parked(t, gg_time_mono_ms(), false));
         sleep_until(t, next);
     }
     return NULL;

@@ -73,21 +73,21 @@ bool analytics_valid_job_id(const char *s)
     return true;
 }
 
-bool analytics_hiveql_quote(analytics_buf *b, const char *s)
+bool analytics_hiveql_quote(gg_buf *b, const char *s)
 {
-    analytics_buf_append(b, "'", 1);
+    gg_buf_append(b, "'", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned char c = *p;
         if (c >= 0x80)
             return false;
         if (alnum(c) || c == ' ' || c == '.' || c == '_' || c == '/' || c == ':' || c == '-')
-            analytics_buf_append(b, (const char *)p, 1);
+            gg_buf_append(b, (const char *)p, 1);
         else if (c == '\'' || c == '\\')
-            analytics_buf_printf(b, "\\%c", c);
+            gg_buf_printf(b, "\\%c", c);
         else
-            analytics_buf_printf(b, "\\u%04X", c);
+            gg_buf_printf(b, "\\u%04X", c);
     }
-    analytics_buf_append(b, "'", 1);
+    gg_buf_append(b, "'", 1);
     return true;
 }
 

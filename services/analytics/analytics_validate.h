@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "analytics_buf.h"
+#include "gg_buf.h"
 
 #define ANALYTICS_PATH_MAX 1024 /* bytes of an HDFS path */
 #define ANALYTICS_WORD_MAX 64   /* bytes of a word */
@@ -35,6 +35,6 @@ bool analytics_valid_job_id(const char *s);
  * backslash; every other byte outside [A-Za-z0-9 ._/:-] becomes a \uXXXX escape, so no ';', '$',
  * '`', comment marker or control character appears in the statement text. Bytes >= 0x80 are
  * refused (returns false): validated input is ASCII. */
-bool analytics_hiveql_quote(analytics_buf *b, const char *s);
+bool analytics_hiveql_quote(gg_buf *b, const char *s);
 
 #endif

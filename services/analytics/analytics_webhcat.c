@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analytics_buf.h"
+#include "gg_buf.h"
 
 #define WEBHCAT "webhcat"
 
@@ -25,14 +25,14 @@ int analytics_webhcat_id_ok(const char *id)
 /* base + path + "?user.name=..." + extra ("&a=b..." already encoded, or NULL). */
 static char *webhcat_url(const analytics_backend *b, const char *path, const char *extra)
 {
-    analytics_buf u = {0};
-    analytics_buf_puts(&u, b->webhcat_url);
-    analytics_buf_puts(&u, path);
-    analytics_buf_puts(&u, "?user.name=");
-    analytics_buf_url_escape(&u, b->user, false);
+    gg_buf u = {0};
+    gg_buf_puts(&u, b->webhcat_url);
+    gg_buf_puts(&u, path);
+    gg_buf_puts(&u, "?user.name=");
+    gg_buf_url_escape(&u, b->user, false);
     if (extra)
-        analytics_buf_puts(&u, extra);
-    return analytics_buf_take(&u);
+        gg_buf_puts(&u, extra);
+    return gg_buf_take(&u, NULL);
 }
 
 /* What a failed call's answer was. WebHCat answers its own errors with a JSON object
@@ -122,19 +122,18 @@ static int take_id(json_t *j, const char *key, char *id, size_t idlen, analytics
 int analytics_webhcat_submit(const analytics_backend *b, const char *hiveql, const char *statusdir,
                              long timeout_ms, char *id, size_t idlen, analytics_err *e)
 {
-    analytics_buf form = {0};
-    analytics_buf_form(&form, "user.name", b->user);
-    analytics_buf_form(&form, "execute", hiveql);
-    analytics_buf_form(&form, "statusdir", statusdir);
-    if (!analytics_buf_str(&form)) {
+    gg_buf form = {0};
+    gg_buf_form(&form, "user.name", b->user);
+    gg_buf_form(&form, "execute", hiveql);
+    gg_buf_form(&form, "statusdir", statusdir);
+    if (!gg_buf_str(&form)) {
         analytics_err_set(e, AE_INTERNAL, WEBHCAT, 0, "out of memory");
         return -1;
     }
     json_t *j = NULL;
     webhcat_failure f = {0};
-    int rc =
-        webhcat_call(b, "POST", "/hive", NULL, analytics_buf_str(&form), timeout_ms, &j, e, &f);
-    analytics_buf_free(&form);
+    int rc = webhcat_call(b, "POST", "/hive", NULL, gg_buf_str(&form), timeout_ms, &j, e, &f);
+    gg_buf_free(&form);
     /* A gateway that gave up waiting (502, 504) or a 500 that is not WebHCat's own error may
      * come after WebHCat queued the job: the submission is unconfirmed, not refused. */
     if (rc != 0 && e->kind == AE_BACKEND &&

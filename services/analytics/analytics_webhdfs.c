@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analytics_buf.h"
+#include "gg_buf.h"
 
 #define WEBHDFS "webhdfs"
 
@@ -14,14 +14,14 @@
 static char *hdfs_url(const analytics_backend *b, const char *path, const char *op,
                       const char *extra)
 {
-    analytics_buf u = {0};
-    analytics_buf_puts(&u, b->webhdfs_url);
-    analytics_buf_url_escape(&u, path, true);
-    analytics_buf_printf(&u, "?op=%s&user.name=", op);
-    analytics_buf_url_escape(&u, b->user, false);
+    gg_buf u = {0};
+    gg_buf_puts(&u, b->webhdfs_url);
+    gg_buf_url_escape(&u, path, true);
+    gg_buf_printf(&u, "?op=%s&user.name=", op);
+    gg_buf_url_escape(&u, b->user, false);
     if (extra)
-        analytics_buf_puts(&u, extra);
-    return analytics_buf_take(&u);
+        gg_buf_puts(&u, extra);
+    return gg_buf_take(&u, NULL);
 }
 
 /* Performs call on url (which it frees); answers outside 2xx become errors in e. */
@@ -137,7 +137,7 @@ int analytics_webhdfs_read(const analytics_backend *b, const char *path, int64_t
 }
 
 typedef struct whole_file {
-    analytics_buf buf;
+    gg_buf buf;
     size_t max;
     bool too_big;
 } whole_file;
@@ -149,7 +149,7 @@ static size_t whole_sink(const char *data, size_t len, void *ud)
         w->too_big = true;
         return 0;
     }
-    analytics_buf_append(&w->buf, data, len);
+    gg_buf_append(&w->buf, data, len);
     return w->buf.failed ? 0 : len;
 }
 
@@ -165,8 +165,8 @@ int analytics_webhdfs_read_all(const analytics_backend *b, const char *path, siz
         rc = -1;
     }
     *len = w.buf.len;
-    *out = rc == 0 ? analytics_buf_take(&w.buf) : NULL;
-    analytics_buf_free(&w.buf);
+    *out = rc == 0 ? gg_buf_take(&w.buf, NULL) : NULL;
+    gg_buf_free(&w.buf);
     if (rc == 0 && !*out) {
         analytics_err_set(e, AE_INTERNAL, WEBHDFS, 0, "out of memory");
         rc = -1;
@@ -224,10 +224,10 @@ int analytics_webhdfs_replace(const analytics_backend *b, const char *path, cons
     bool exists = false;
     if (create(b, tmp, data, len, true, &exists, e) != 0)
         return -1;
-    analytics_buf extra = {0};
-    analytics_buf_puts(&extra, "&renameoptions=OVERWRITE&destination=");
-    analytics_buf_url_escape(&extra, path, true);
-    char *q = analytics_buf_take(&extra);
+    gg_buf extra = {0};
+    gg_buf_puts(&extra, "&renameoptions=OVERWRITE&destination=");
+    gg_buf_url_escape(&extra, path, true);
+    char *q = gg_buf_take(&extra, NULL);
     analytics_call call = {.method = "PUT"};
     analytics_resp r;
     int rc = q ? hdfs_call(b, &call, hdfs_url(b, tmp, "RENAME", q), &r, e) : -1;
@@ -236,7 +236,7 @@ int analytics_webhdfs_replace(const analytics_backend *b, const char *path, cons
     else
         analytics_resp_free(&r);
     free(q);
-    analytics_buf_free(&extra);
+    gg_buf_free(&extra);
     return rc;
 }
 

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "analytics_buf.h"
+#include "gg_buf.h"
 #include "analytics_hiveql.h"
 #include "analytics_validate.h"
 #include "fuzz.h"
@@ -25,15 +25,15 @@ static int hexval(char c)
 /* One quoted literal: only safe characters, and it decodes back to s. */
 static void check_quote(const char *s)
 {
-    analytics_buf b = {0};
+    gg_buf b = {0};
     bool ok = analytics_hiveql_quote(&b, s);
     bool ascii = true;
     for (const unsigned char *c = (const unsigned char *)s; *c; c++)
         ascii = ascii && *c < 0x80;
     FUZZ_CHECK(ok == ascii);
-    const char *q = analytics_buf_str(&b);
+    const char *q = gg_buf_str(&b);
     if (!ok || !q) {
-        analytics_buf_free(&b);
+        gg_buf_free(&b);
         return;
     }
     size_t n = strlen(q), o = 0;
@@ -61,7 +61,7 @@ static void check_quote(const char *s)
     }
     FUZZ_CHECK(o == strlen(s) && memcmp(dec, s, o) == 0);
     free(dec);
-    analytics_buf_free(&b);
+    gg_buf_free(&b);
 }
 
 static void check_job_id(const char *s)

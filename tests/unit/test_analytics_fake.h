@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "analytics_buf.h"
+#include "gg_buf.h"
 
 #define FAKE_FILES 32768 /* files at once; deleted ones free their slot */
 #define FAKE_JOBS  32    /* WebHCat jobs; auto_finish mode reuses the slots in turn */
@@ -151,7 +151,7 @@ static json_t *flist(fake *f, const char *path)
 }
 
 typedef struct fconn {
-    analytics_buf body;
+    gg_buf body;
 } fconn;
 
 static enum MHD_Result freply(struct MHD_Connection *c, unsigned status, json_t *j,
@@ -416,11 +416,11 @@ static enum MHD_Result fhandler(void *cls, struct MHD_Connection *c, const char 
         return MHD_YES;
     }
     if (*upload_size) {
-        analytics_buf_append(&fc->body, upload, *upload_size);
+        gg_buf_append(&fc->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
-    const char *body = analytics_buf_str(&fc->body);
+    const char *body = gg_buf_str(&fc->body);
     pthread_mutex_lock(&f->lock);
     enum MHD_Result rc;
     f->polls += strncmp(url, "/templeton/v1/jobs/", 19) == 0 && strcmp(method, "GET") == 0;
@@ -440,7 +440,7 @@ static void fdone(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls, (void)c, (void)toe;
     fconn *fc = *con_cls;
     if (fc)
-        analytics_buf_free(&fc->body);
+        gg_buf_free(&fc->body);
     free(fc);
     *con_cls = NULL;
 }

@@ -15,11 +15,11 @@
 /* "r0\tv0\nr1\tv1\n..." with n rows. */
 static char *make_rows(int n, size_t *len)
 {
-    analytics_buf b = {0};
+    gg_buf b = {0};
     for (int i = 0; i < n; i++)
-        analytics_buf_printf(&b, "r%d\tv%d\n", i, i * 7);
+        gg_buf_printf(&b, "r%d\tv%d\n", i, i * 7);
     *len = b.len;
-    return analytics_buf_take(&b);
+    return gg_buf_take(&b, NULL);
 }
 
 /* Feeds text in pieces of `piece` bytes until the pager stops or the text ends. */

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "analytics.h"
-#include "analytics_buf.h"
+#include "gg_buf.h"
 #include "http_client.h"
 #include "test_analytics_fake.h"
 
@@ -472,15 +472,15 @@ static void test_restart_reload_and_recovery(void **state)
 static void test_pages_start_near_their_rows(void **state)
 {
     fake *f = *state;
-    analytics_buf out = {0};
+    gg_buf out = {0};
     for (int i = 0; i < 10000; i++)
-        analytics_buf_printf(&out, "%d\tx\n", i);
+        gg_buf_printf(&out, "%d\tx\n", i);
     svc *s = svc_start(f);
     svc_await_loaded(s);
     long st;
     size_t n = fjobs(f);
     json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT big\"}", &st);
-    ffinish(f, n, "SUCCEEDED", 0, analytics_buf_str(&out), "");
+    ffinish(f, n, "SUCCEEDED", 0, gg_buf_str(&out), "");
     json_t *j = await_state(s, str(a, "id"), "succeeded");
     assert_int_equal(json_integer_value(json_object_get(j, "rows_total")), 10000);
     json_decref(j);
@@ -495,7 +495,7 @@ static void test_pages_start_near_their_rows(void **state)
     assert_true(f->offset_opens > opens); /* read from a remembered offset, not from byte 0 */
     json_decref(j);
     json_decref(a);
-    analytics_buf_free(&out);
+    gg_buf_free(&out);
     svc_stop(s);
 }
 

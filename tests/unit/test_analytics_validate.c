@@ -80,10 +80,10 @@ static void test_job_ids(void **state)
 
 static void quoted(const char *in, const char *want)
 {
-    analytics_buf b = {0};
+    gg_buf b = {0};
     assert_true(analytics_hiveql_quote(&b, in));
-    assert_string_equal(analytics_buf_str(&b), want);
-    analytics_buf_free(&b);
+    assert_string_equal(gg_buf_str(&b), want);
+    gg_buf_free(&b);
 }
 
 static void test_quoting(void **state)
@@ -97,9 +97,9 @@ static void test_quoting(void **state)
     quoted("${env:HOME}", "'\\u0024\\u007Benv:HOME\\u007D'");
     quoted("`x` -- c", "'\\u0060x\\u0060 -- c'");
     quoted("\n\t", "'\\u000A\\u0009'");
-    analytics_buf b = {0};
+    gg_buf b = {0};
     assert_false(analytics_hiveql_quote(&b, "caf\xc3\xa9"));
-    analytics_buf_free(&b);
+    gg_buf_free(&b);
 }
 
 /* Parses body text; returns the field the parser named, or "" when the body was accepted. */
@@ -198,13 +198,13 @@ static void test_hostile_requests(void **state)
     memset(big + k, 'w', n);
     snprintf(big + k + n, 64, "\"]}");
     assert_string_equal(rejected_field(big, field, sizeof(field)), "words[0]");
-    analytics_buf many = {0};
-    analytics_buf_puts(&many, "{\"path\": \"/d\", \"words\": [");
+    gg_buf many = {0};
+    gg_buf_puts(&many, "{\"path\": \"/d\", \"words\": [");
     for (int i = 0; i < 101; i++)
-        analytics_buf_printf(&many, "%s\"w%d\"", i ? "," : "", i);
-    analytics_buf_puts(&many, "]}");
-    assert_string_equal(rejected_field(analytics_buf_str(&many), field, sizeof(field)), "words");
-    analytics_buf_free(&many);
+        gg_buf_printf(&many, "%s\"w%d\"", i ? "," : "", i);
+    gg_buf_puts(&many, "]}");
+    assert_string_equal(rejected_field(gg_buf_str(&many), field, sizeof(field)), "words");
+    gg_buf_free(&many);
     free(big);
 }
 
