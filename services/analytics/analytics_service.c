@@ -2,6 +2,8 @@
  * the tracker, the metrics and the routes (see analytics.h). */
 #include "analytics.h"
 
+#include <curl/curl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 
 #include "analytics_api.h"
 #include "analytics_pool.h"
+#include "analytics_conf.h"
+#include "analytics_service.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
 #include "analytics_webhcat.h"
@@ -144,3 +148,47 @@ void analytics_teardown(analytics_ctx *ctx)
     ctx->backend.http = NULL;
     ctx->jobs_dir = NULL;
 }
+
+/* ---- the lifecycle's hooks (gg_service.h) ------------------------------------------------- */
+
+static void process_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int setup(void *ctx)
+{
+    return analytics_setup(ctx);
+}
+
+static int run(void *ctx)
+{
+    return analytics_run(ctx);
+}
+
+/* Parked requests are answered (202 with the job's state) before the HTTP server stops:
+ * libmicrohttpd must not be stopped with suspended connections. */
+static void quiesce(void *ctx)
+{
+    analytics_stop(ctx);
+}
+
+static void teardown(void *ctx)
+{
+    analytics_teardown(ctx);
+}
+
+/* GET /openapi.json, generated from services/analytics/openapi.json at build time. */
+extern const unsigned char analytics_openapi[];
+
+const gg_service_def analytics_service = {
+    .name = "analytics",
+    .spec = &analytics_spec,
+    .openapi = analytics_openapi,
+    .process_init = process_init,
+    .process_cleanup = curl_global_cleanup,
+    .setup = setup,
+    .run = run,
+    .quiesce = quiesce,
+    .teardown = teardown,
+};
