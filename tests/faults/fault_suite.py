@@ -45,9 +45,15 @@ MONGO_SOCKET_TIMEOUT_MS = 5000
 # (connection set-up, the 2-core machine being busy with the broker's recovery).
 SLACK_S = 2.5
 
-# Checks known to fail because of a defect in the services, with the reason: they are
-# reported as expected failures and do not fail the suite (none at present).
-EXPECTED_FAILURES = {}
+# Checks known to fail (sometimes) because of a defect in the services, with the reason: a
+# failure is reported as expected and does not fail the suite; a pass is a pass.
+EXPECTED_FAILURES = {
+    "no malformed message dead-lettered twice":
+        "ingest dead-letters at least once: when the broker dies after a dead letter was "
+        "acknowledged and before the batch's offsets were committed (they are committed every "
+        "few seconds), the replay dead-letters the message again; stored readings absorb a "
+        "replay by their _id, dead letters have nothing like it",
+}
 
 
 def log(msg):
@@ -342,6 +348,7 @@ class Suite:
             self.notes.append(str(e))
         dead = collections.Counter(dlq())
         dlq_exact = dead == collections.Counter(self.producer.bad)
+        repeats = sum(dead.values()) - len(dead)
 
         totals = collections.Counter()
         failures = []
@@ -363,7 +370,8 @@ class Suite:
             "producer delivered everything": delivered,
             "0 lost": not lost,
             "0 duplicated": duplicated == 0 and not extra,
-            "dead letters exactly the malformed messages": dlq_exact,
+            "dead letters exactly the malformed messages": set(dead) == set(self.producer.bad),
+            "no malformed message dead-lettered twice": repeats == 0,
             "every station's latest cached": latest == len(self.producer.newest),
             "no 5xx but 503 problems": totals["5xx"] + totals["bad503"] == 0,
             "no refused connection or hang from a live replica": totals["refused"] + totals["hang"] == 0,
@@ -381,10 +389,15 @@ class Suite:
             log(f"lookup failure: {f}")
         for n in self.notes:
             log(n)
-        log(f"lookups: {dict(totals)}; dead letters {dict(dead) if not dlq_exact else 'exact'}")
+        if not dlq_exact:
+            log(f"dead letters: repeated {({k: v for k, v in dead.items() if v > 1})}, missing "
+                f"{sorted(set(self.producer.bad) - set(dead))}, unexpected "
+                f"{sorted(set(dead) - set(self.producer.bad))}")
+        log(f"lookups: {dict(totals)}")
         log(f"duration {time.monotonic() - self.t0:.0f} s; logs in {self.logs}")
         print(f"faults: produced {produced} stored {len(stored_set & want)} lost {len(lost)} "
-              f"duplicated {duplicated + len(extra)} dlq {sum(dead.values())}/{len(self.producer.bad)} "
+              f"duplicated {duplicated + len(extra)} dlq {len(dead)}/{len(self.producer.bad)} "
+              f"dlq-repeats {repeats} "
               f"stations {latest}/{len(self.producer.newest)} latest-ok kills {kills} "
               f"sigstops {self.sigstops} 5xx {totals['5xx'] + totals['bad503']}", flush=True)
         return ok
