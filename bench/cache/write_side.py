@@ -84,8 +84,17 @@ def apply_rate(bin_dir, env, topic, count, tag, log_dir):
 def visibility(bin_dir, env, tag, log_dir):
     topic = f"gg-write-vis-{tag}-{uuid.uuid4().hex[:8]}"
     prefix = f"ggwritevis{tag}:"
+    # The topic exists and the cache has applied from it before the clock starts: a consumer
+    # that subscribed to a topic not yet created first waits for a metadata refresh.
+    warm = {"payload": json.dumps({"sensor_id": 999, "modality": 1, "unit": "MW",
+                                   "temporal_aspect": "real_time"}),
+            "correlation_id": str(uuid.uuid4()), "created_at": 1764000000, "schema_version": 1}
+    subprocess.run(["kcat", "-P", "-b", env["GRIDGATE_KAFKA_BROKERS"], "-t", topic, "-K", "\t"],
+                   input=f"999\t{json.dumps(warm)}\n".encode(), check=True, timeout=60)
     s = cache(bin_dir, env, topic, topic, prefix, log_dir)
     try:
+        wait_for(lambda: s.metric("gridgate_cache_readings_applied_total") >= 1, 60,
+                 "the warm-up reading applied")
         out = subprocess.run([os.path.join(CUR, "tool_cache_visibility"),
                               env["GRIDGATE_KAFKA_BROKERS"], topic, f"http://127.0.0.1:{s.port}",
                               "1000", str(VIS_SECONDS), "10"], capture_output=True, text=True,

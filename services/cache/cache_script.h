@@ -17,7 +17,9 @@
  *   before keeps only the newer of the two documents, so a resent reading is not listed twice.
  *   At the end of the call the set is trimmed to the recent size, oldest first, and the ids of
  *   trimmed documents leave the hash: the same set as trimming after each reading, since a
- *   document trimmed early would have as many newer ones above it at the end.
+ *   document trimmed early would have as many newer ones above it at the end. For the same
+ *   reason a reading older than the oldest of a full set is not added at all: it could only be
+ *   trimmed again (late readings, and a replay, skip the set's writes).
  * Returns, per reading in order, {latest replaced (0/1), document in the recent set at the end
  * of the call (0/1)}, flattened.
  *
