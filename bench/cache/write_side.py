@@ -21,20 +21,27 @@ STATIONS = 16
 VIS_SECONDS = int(os.environ.get("GG_WRITE_VIS_SECONDS", "10"))
 
 
+ORDER = os.environ.get("GG_WRITE_ORDER", "time")
+
+
 def produce_topic(env, topic):
-    """N readings over STATIONS stations, shuffled event times, 10 % resent duplicates."""
+    """N readings over STATIONS stations. ORDER "time": event times ascending in produce order,
+    no duplicates (a live feed, as the topic of BENCHMARKS X2 and X3); "shuffled": event times
+    at random over a day, and 10 % of the readings resent (late data and a replay)."""
     rnd = random.Random(7)
     lines = []
     for i in range(N):
         st = i % STATIONS + 1
+        at = (1764000000 + i / 1000) if ORDER == "time" else 1764000000 + rnd.random() * 86400
         env_ = {"payload": json.dumps({"sensor_id": st, "modality": rnd.randint(-600, 600),
-                                       "unit": "MW", "temporal_aspect": rnd.choice(
-                                           ["real_time", "edge_prediction"])}),
+                                       "unit": "MW", "temporal_aspect": "edge_prediction"
+                                       if i % 5 == 0 else "real_time"}),
                 "correlation_id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
-                "created_at": 1764000000 + rnd.random() * 86400, "schema_version": 1}
+                "created_at": at, "schema_version": 1}
         lines.append(f"{st}\t{json.dumps(env_)}")
-    lines += rnd.sample(lines, N // 10)
-    rnd.shuffle(lines)
+    if ORDER != "time":
+        lines += rnd.sample(lines, N // 10)
+        rnd.shuffle(lines)
     data = "".join(l + "\n" for l in lines).encode()
     subprocess.run(["kcat", "-P", "-b", env["GRIDGATE_KAFKA_BROKERS"], "-t", topic, "-K", "\t"],
                    input=data, check=True, timeout=600)
@@ -112,7 +119,8 @@ def main():
     os.makedirs(log_dir, exist_ok=True)
     topic = f"gg-write-{uuid.uuid4().hex[:8]}"
     count = produce_topic(env, topic)
-    print(f"topic {topic}: {count} readings ({N} distinct, the rest resent), {STATIONS} stations")
+    print(f"topic {topic}: {count} readings ({N} distinct, the rest resent), {STATIONS} "
+          f"stations, order {ORDER}")
     rows = []
     for r in range(ROUNDS):
         for name, b in (("baseline", BASE), ("current", CUR)):
