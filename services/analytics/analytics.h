@@ -35,10 +35,10 @@ typedef struct analytics_settings {
     long retention_s;     /* finished jobs older than this are removed */
     long retention_count; /* and beyond this many finished ones */
     bool open_access;     /* no API token: word counts and job reads open to anyone (a lab) */
-    char *input_roots;
-    /* comma-separated HDFS directories word counts may read below */ /* a job's tracking
-                                                                         replica must renew its
-                                                                         lease this often */
+    char *input_roots;    /* comma-separated HDFS directories word counts may read below */
+    char *backend_auth;   /* simple, basic or negotiate (analytics_client.h) */
+    char *backend_user;   /* basic */
+    char *backend_password;
 } analytics_settings;
 
 /* The service's own counters, beside the HTTP and dependency metrics every service has. */

@@ -11,6 +11,7 @@
 struct analytics_client {
     pthread_key_t handle; /* each thread's own easy handle: its connections stay open */
     long timeout_ms;
+    analytics_auth auth;
 };
 
 void analytics_err_set(analytics_err *e, analytics_err_kind kind, const char *backend, long status,
@@ -31,12 +32,29 @@ static void handle_cleanup(void *curl)
     curl_easy_cleanup(curl);
 }
 
-analytics_client *analytics_client_new(long timeout_ms)
+int analytics_auth_mode_of(const char *name)
+{
+    static const char *const names[] = {"simple", "basic", "negotiate"};
+    for (int i = 0; name && i < 3; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+bool analytics_auth_supported(analytics_auth_mode mode)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    return mode != ANALYTICS_AUTH_NEGOTIATE || (v->features & CURL_VERSION_SPNEGO);
+}
+
+analytics_client *analytics_client_new(long timeout_ms, const analytics_auth *auth)
 {
     analytics_client *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    if (auth)
+        c->auth = *auth;
     if (pthread_key_create(&c->handle, handle_cleanup) != 0) {
         free(c);
         return NULL;
@@ -147,6 +165,21 @@ static void set_timeouts(CURL *curl, const analytics_client *c, const analytics_
 }
 
 /* Failures that happen before a single byte of the request can have left. */
+/* Credentials go to the configured host only: libcurl drops them on a redirect to another host
+ * (a DataNode, which takes the NameNode's delegation token from the redirect URL instead). */
+static void set_auth(CURL *curl, const analytics_auth *a)
+{
+    if (a->mode == ANALYTICS_AUTH_BASIC) {
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(curl, CURLOPT_USERNAME, a->user);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, a->password);
+    } else if (a->mode == ANALYTICS_AUTH_NEGOTIATE) {
+        /* The name comes from the Kerberos ticket; libcurl needs a (blank) user to try. */
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
+        curl_easy_setopt(curl, CURLOPT_USERPWD, ":");
+    }
+}
+
 static bool never_sent(CURLcode rc)
 {
     return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
@@ -180,6 +213,7 @@ int analytics_client_do(analytics_client *c, const analytics_call *call, analyti
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &st);
     set_method(curl, call);
     set_timeouts(curl, c, call);
+    set_auth(curl, &c->auth);
     CURLcode rc = curl_easy_perform(curl);
     int out = 0;
     if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && r->stopped)) {

@@ -64,8 +64,28 @@ typedef struct analytics_resp {
 
 typedef struct analytics_client analytics_client;
 
-/* timeout_ms bounds a whole call; streamed calls are bounded by the time without progress. */
-analytics_client *analytics_client_new(long timeout_ms);
+/* How the client authenticates to WebHCat and WebHDFS, beyond the user.name parameter that
+ * simple authentication reads. Strings are borrowed and must outlive the client. */
+typedef enum analytics_auth_mode {
+    ANALYTICS_AUTH_SIMPLE,   /* user.name only: an unsecured cluster */
+    ANALYTICS_AUTH_BASIC,    /* HTTP Basic, as an Apache Knox gateway asks for */
+    ANALYTICS_AUTH_NEGOTIATE /* SPNEGO with the process's Kerberos ticket (kinit, KRB5CCNAME) */
+} analytics_auth_mode;
+
+typedef struct analytics_auth {
+    analytics_auth_mode mode;
+    const char *user;     /* basic */
+    const char *password; /* basic */
+} analytics_auth;
+
+/* "simple", "basic" or "negotiate" as a mode; -1 for anything else. */
+int analytics_auth_mode_of(const char *name);
+/* Whether this libcurl can do mode (negotiate needs GSS-API support). */
+bool analytics_auth_supported(analytics_auth_mode mode);
+
+/* timeout_ms bounds a whole call; streamed calls are bounded by the time without progress.
+ * auth may be NULL (simple). */
+analytics_client *analytics_client_new(long timeout_ms, const analytics_auth *auth);
 void analytics_client_free(analytics_client *c);
 
 /* Performs call. Returns 0 when an answer arrived (of any status) or the sink stopped it, -1

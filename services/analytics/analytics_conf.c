@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analytics.h"
+#include "analytics_client.h"
 #include "analytics_validate.h"
 
 static int check_hdfs_dir(const char *value, char *why, size_t whylen)
@@ -46,6 +47,20 @@ static int check_roots(const char *value, char *why, size_t whylen)
     }
     free(copy);
     return rc;
+}
+
+static int check_auth_mode(const char *value, char *why, size_t whylen)
+{
+    int mode = analytics_auth_mode_of(value);
+    if (mode < 0) {
+        snprintf(why, whylen, "must be simple, basic or negotiate");
+        return -1;
+    }
+    if (!analytics_auth_supported((analytics_auth_mode)mode)) {
+        snprintf(why, whylen, "this libcurl has no SPNEGO (GSS-API) support");
+        return -1;
+    }
+    return 0;
 }
 
 // clang-format off
@@ -102,18 +117,36 @@ static const gg_conf_opt analytics_opts[] = {
     {"job-lease-ms", GG_CONF_INT, offsetof(analytics_settings, lease_ms), "3000",
      "lease of the replica that tracks a job; another takes the job over after it lapses", 300,
      600000, NULL, 0},
+    {"backend-auth", GG_CONF_STR, offsetof(analytics_settings, backend_auth), "simple",
+     "authentication towards WebHCat and WebHDFS: simple (user.name only), basic (HTTP Basic, "
+     "e.g. an Apache Knox gateway) or negotiate (SPNEGO with the process's Kerberos ticket)", 0,
+     0, check_auth_mode, GG_CONF_REQUIRED},
+    {"backend-user", GG_CONF_STR, offsetof(analytics_settings, backend_user), NULL,
+     "user name of basic authentication", 0, 0, NULL, 0},
+    {"backend-password", GG_CONF_STR, offsetof(analytics_settings, backend_password), NULL,
+     "password of basic authentication", 0, 0, NULL, GG_CONF_SECRET},
 };
 // clang-format on
 #define ANALYTICS_NOPTS (sizeof(analytics_opts) / sizeof(analytics_opts[0]))
 
-/* What the start would reject after the table: the jobs directory derived from the Hadoop user
- * when GRIDGATE_JOBS_DIR is unset (a user name with a space makes an unusable path). */
+/* What the start would reject after the table: basic credentials without basic authentication
+ * or the reverse, and the jobs directory derived from the Hadoop user when GRIDGATE_JOBS_DIR is
+ * unset (a user name with a space makes an unusable path). */
 static int analytics_validate(const void *settings, const gg_conf_props *props, char *why,
                               size_t len)
 {
     const analytics_settings *cfg = settings;
     char dir[ANALYTICS_PATH_MAX + 64], reason[128];
     (void)props;
+    bool basic = analytics_auth_mode_of(cfg->backend_auth) == ANALYTICS_AUTH_BASIC;
+    if (basic != (cfg->backend_user && *cfg->backend_user && cfg->backend_password)) {
+        snprintf(why, len,
+                 "--backend-user and --backend-password (env GRIDGATE_BACKEND_USER, "
+                 "GRIDGATE_BACKEND_PASSWORD) are %s",
+                 basic ? "needed with --backend-auth=basic"
+                       : "only taken with --backend-auth=basic");
+        return -1;
+    }
     if (cfg->jobs_dir)
         return 0;
     snprintf(dir, sizeof(dir), "/user/%s/gridgate/jobs", cfg->hadoop_user);

@@ -104,7 +104,11 @@ int analytics_setup(analytics_ctx *ctx)
     strip_slashes(ctx->cfg.webhcat_url);
     strip_slashes(ctx->cfg.webhdfs_url);
     strip_slashes(ctx->cfg.hdfs_uri);
-    ctx->backend.http = analytics_client_new(ctx->cfg.backend_timeout_ms);
+    analytics_auth auth = {(analytics_auth_mode)analytics_auth_mode_of(ctx->cfg.backend_auth),
+                           ctx->cfg.backend_user, ctx->cfg.backend_password};
+    if ((int)auth.mode < 0)
+        auth.mode = ANALYTICS_AUTH_SIMPLE; /* settings made without the table, as in tests */
+    ctx->backend.http = analytics_client_new(ctx->cfg.backend_timeout_ms, &auth);
     ctx->backend.webhcat_url = ctx->cfg.webhcat_url;
     ctx->backend.webhdfs_url = ctx->cfg.webhdfs_url;
     ctx->backend.user = ctx->cfg.hadoop_user;

@@ -149,20 +149,22 @@ def test_each_service_reads_only_its_own_secret(rendered):
             "GRIDGATE_KAFKA_PROP_SASL_PASSWORD":
                 values["ingest"]["secrets"]["kafkaProps"]["SASL_PASSWORD"]},
         "gg-gridgate-analytics": {"GRIDGATE_API_TOKEN": own["apiToken"],
-                                  "GRIDGATE_ADMIN_TOKEN": own["adminToken"]},
+                                  "GRIDGATE_ADMIN_TOKEN": own["adminToken"],
+                                  "GRIDGATE_BACKEND_PASSWORD": own["backendPassword"]},
     }
     assert secret_refs(docs, "ingest") == dict.fromkeys(
         {"GRIDGATE_MONGO_URI", "GRIDGATE_API_TOKEN"} | KAFKA_SECRET_KEYS, "gg-gridgate-ingest")
     assert secret_refs(docs, "cache") == dict.fromkeys(
         {"GRIDGATE_REDIS_URL"} | KAFKA_SECRET_KEYS, "gridgate-cache-credentials")
     assert secret_refs(docs, "analytics") == dict.fromkeys(
-        {"GRIDGATE_API_TOKEN", "GRIDGATE_ADMIN_TOKEN"}, "gg-gridgate-analytics")
+        {"GRIDGATE_API_TOKEN", "GRIDGATE_ADMIN_TOKEN", "GRIDGATE_BACKEND_PASSWORD"},
+        "gg-gridgate-analytics")
     assert "checksum/secret" in pod_annotations(docs, "ingest")
     assert "checksum/secret" in pod_annotations(docs, "analytics")
     assert "checksum/secret" not in pod_annotations(docs, "cache")
     # Every credential of the file stays inside the Secrets: none in a ConfigMap or anywhere.
     creds = chart_rules.credential_values(values)
-    assert len(creds) == 9, creds
+    assert len(creds) == 10, creds
     assert chart_rules.check_credentials_confined(docs, creds) == []
     for cm in docs:
         if cm["kind"] == "ConfigMap":

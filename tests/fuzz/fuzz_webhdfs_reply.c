@@ -29,7 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(webhcat_url, sizeof(webhcat_url), "%s/templeton/v1", fuzz_server_url());
     snprintf(webhdfs_url, sizeof(webhdfs_url), "%s/webhdfs/v1", fuzz_server_url());
     snprintf(datanode, sizeof(datanode), "%s/datanode/webhdfs/v1/f?op=CREATE", fuzz_server_url());
-    backend.http = analytics_client_new(10000);
+    backend.http = analytics_client_new(10000, NULL);
     FUZZ_CHECK(backend.http != NULL);
     backend.webhcat_url = webhcat_url;
     backend.webhdfs_url = webhdfs_url;

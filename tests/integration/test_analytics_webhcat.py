@@ -4,7 +4,8 @@ second status call and a job state store that lost exit values; a kill that take
 answers 500, and one whose first DELETE fails; a submission whose answer a gateway replaced by a
 504 while WebHCat lists the job late and slowly; stdout cut by the launcher; results printed with
 a header or as Beeline tables. Each job ends as it would against the plain stand-in. Eleven Hive
-jobs, most of them short."""
+jobs, most of them short; and HTTP Basic credentials through a gateway that asks for them."""
+import json
 import re
 import urllib.parse
 
@@ -117,3 +118,28 @@ def test_results_do_not_depend_on_the_cli_output_format(service, env, hdfs, alic
     assert rows["state"] == "succeeded", rows
     assert sorted(rows["rows"], key=lambda r: r[2]) == [["a\tb", None, "3"], ["c", "d", "4"]]
     assert [c["name"] for c in rows["columns"]] == ["x", "y", "z"]
+
+
+def test_basic_auth_through_a_knox_like_gateway(service, env, hdfs, alice, request):
+    """GRIDGATE_BACKEND_AUTH=basic against the stand-in playing a Knox gateway (basicauth): the
+    right credentials run a word count; wrong ones leave the service unready, naming the 401."""
+    creds = "basicauth=gridgate-svc:s3cret-9f"
+    bad = service("analytics", analytics_env(
+        env, f"{BASE}/basic-wrong/jobs", GRIDGATE_WEBHCAT_URL=with_modes(env, creds),
+        GRIDGATE_BACKEND_AUTH="basic", GRIDGATE_BACKEND_USER="gridgate-svc",
+        GRIDGATE_BACKEND_PASSWORD="wrong"))
+
+    def webhcat_refused():
+        status, _, body = bad.get("/readyz")
+        w = json.loads(body)["dependencies"].get("webhcat", {})
+        return status == 503 and w.get("status") == "down" and "401" in w.get("last_error", "")
+    wait_for(webhcat_refused, timeout=60, what="webhcat down with 401 on /readyz")
+    bad.stop()
+
+    s = start(service, env, request.node, creds, GRIDGATE_BACKEND_AUTH="basic",
+              GRIDGATE_BACKEND_USER="gridgate-svc", GRIDGATE_BACKEND_PASSWORD="s3cret-9f")
+    st, _, body = submit(s.port, {"path": "/data/text", "top": 3})
+    assert st == 202, body
+    final = wait_job(s.port, body["id"])
+    assert final["state"] == "succeeded", final
+    assert final["result"]["top"] == top(count_words(hdfs.texts_below("/data/text")), 3)

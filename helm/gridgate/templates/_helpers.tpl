@@ -82,7 +82,7 @@ for fromYaml.
 {{- $top := .root.Values.secrets | default dict }}
 {{- $own := .svc.secrets | default dict }}
 {{- $out := dict }}
-{{- range $k := list "existingSecret" "apiToken" "adminToken" "mongoUri" "redisUrl" }}
+{{- range $k := list "existingSecret" "apiToken" "adminToken" "backendPassword" "mongoUri" "redisUrl" }}
 {{- $_ := set $out $k (get $own $k | default (get $top $k) | default "") }}
 {{- end }}
 {{- $props := dict }}
@@ -150,6 +150,10 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
 {{- $_ = set $env "GRIDGATE_HADOOP_USER" $c.hadoopUser }}
 {{- $_ = set $env "GRIDGATE_BACKEND_TIMEOUT_MS" $c.backendTimeoutMs }}
 {{- $_ = set $env "GRIDGATE_WAIT_MAX_S" $c.waitMaxS }}
+{{- $_ = set $env "GRIDGATE_BACKEND_AUTH" ($c.backendAuth | default "simple") }}
+{{- with $c.backendUser }}
+{{- $_ = set $env "GRIDGATE_BACKEND_USER" . }}
+{{- end }}
 {{- end }}
 {{- range $k, $v := .svc.extraEnv }}
 {{- $_ := set $env $k $v }}
@@ -166,7 +170,7 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
 The GRIDGATE_* names whose values are credentials: they come from Secrets only.
 */}}
 {{- define "gridgate.credentialPattern" -}}
-^GRIDGATE_(API_TOKEN|ADMIN_TOKEN|MONGO_URI|REDIS_URL|KAFKA_PROP_(SASL_(USERNAME|PASSWORD|OAUTHBEARER.*)|sasl\.(username|password).*|SSL_KEY.*|ssl\.key.*))$
+^GRIDGATE_(API_TOKEN|ADMIN_TOKEN|BACKEND_PASSWORD|MONGO_URI|REDIS_URL|KAFKA_PROP_(SASL_(USERNAME|PASSWORD|OAUTHBEARER.*)|sasl\.(username|password).*|SSL_KEY.*|ssl\.key.*))$
 {{- end }}
 
 {{/*
@@ -212,6 +216,7 @@ the service's merged kafkaProps.
 {{- else if eq .name "analytics" }}
 {{- $_ := set $keys "GRIDGATE_API_TOKEN" false }}
 {{- $_ = set $keys "GRIDGATE_ADMIN_TOKEN" false }}
+{{- $_ = set $keys "GRIDGATE_BACKEND_PASSWORD" false }}
 {{- end }}
 {{- if has .name (list "ingest" "cache") }}
 {{- range $k, $v := (include "gridgate.serviceSecrets" . | fromYaml).kafkaProps }}
@@ -231,7 +236,8 @@ into the pods' checksum/secret, so a pod rolls when its own Secret changes and o
 {{- $s := include "gridgate.serviceSecrets" . | fromYaml }}
 {{- if not $s.existingSecret }}
 {{- $field := dict "GRIDGATE_MONGO_URI" "mongoUri" "GRIDGATE_REDIS_URL" "redisUrl"
-  "GRIDGATE_API_TOKEN" "apiToken" "GRIDGATE_ADMIN_TOKEN" "adminToken" }}
+  "GRIDGATE_API_TOKEN" "apiToken" "GRIDGATE_ADMIN_TOKEN" "adminToken"
+  "GRIDGATE_BACKEND_PASSWORD" "backendPassword" }}
 {{- $data := dict }}
 {{- range $key, $required := include "gridgate.secretKeys" . | fromYaml }}
 {{- $name := get $field $key }}

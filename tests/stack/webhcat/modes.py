@@ -50,10 +50,16 @@ beeline
     header row, and stderr says "N rows selected (S seconds)" or "No rows affected (S seconds)"
     instead of the command line's "Time taken: S seconds, Fetched: N row(s)". (Beeline's need for
     a JDBC URL is not played.)
+basicauth=USER:PASSWORD
+    Every request must carry HTTP Basic credentials USER:PASSWORD, else it is answered 401 with
+    `WWW-Authenticate: BASIC realm="application"` and an HTML page, as an Apache Knox gateway in
+    front of WebHCat does (its ShiroBasicAuthProvider, the default authentication of a Knox
+    topology); behind Knox the cluster sees the authenticated user, whatever user.name says.
 slowlist[=SECONDS] (default 8)
     GET jobs answers after SECONDS: ListDelegator fetches the status of every job
     (StatusDelegator per job, several YARN and job-store calls each) before it answers.
 """
+import base64
 import re
 import threading
 import time
@@ -63,6 +69,7 @@ PREFIX = "/modes/"
 KNOWN = {
     "proxy404": None, "proxy502": None, "slowkill": 10.0, "killfail": None, "nullexit": None,
     "lostsubmit": 5.0, "slowlist": 8.0, "latestdout": 0.0, "header": None, "beeline": None,
+    "basicauth": "",
 }
 
 _PROXY_PAGES = {
@@ -99,12 +106,31 @@ def split(path):
         if name == "killfail":
             modes[name] = value if eq else "after"
             continue
+        if name == "basicauth":
+            if ":" not in value:
+                raise ModeError("stand-in mode basicauth needs USER:PASSWORD")
+            modes[name] = value
+            continue
         default = KNOWN[name]
         try:
             modes[name] = float(value) if eq else default
         except ValueError:
             raise ModeError(f"stand-in mode {name}: {value!r} is not a number") from None
     return "/" + rest, modes
+
+
+def basic_auth_ok(modes, header):
+    """Whether an Authorization header carries the credentials of the basicauth mode."""
+    want = modes.get("basicauth")
+    if not want:
+        return True
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        return base64.b64decode(token.strip(), validate=True).decode("utf-8") == want
+    except (ValueError, UnicodeDecodeError):
+        return False
 
 
 def proxy_page(status):

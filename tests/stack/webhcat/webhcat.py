@@ -115,6 +115,16 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _send_unauthorized(self):
+        """A Knox gateway's answer to missing or wrong credentials (modes.py, basicauth)."""
+        body = b"<html><body><h2>HTTP ERROR 401 Unauthorized</h2></body></html>\n"
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'BASIC realm="application"')
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _dispatch(self):
         try:
             path, params = self._params()
@@ -122,6 +132,9 @@ class Handler(BaseHTTPRequestHandler):
                 path, self.modes = modes_mod.split(path)
             except modes_mod.ModeError as e:
                 raise ApiError(400, str(e)) from None
+            if not modes_mod.basic_auth_ok(self.modes, self.headers.get("Authorization")):
+                self._send_unauthorized()
+                return
             if path != PREFIX and not path.startswith(PREFIX + "/"):
                 raise ApiError(404, f"Not found: {path}")
             route = path[len(PREFIX):].strip("/")
