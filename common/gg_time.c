@@ -3,35 +3,32 @@
 
 #include <stdio.h>
 
-static int64_t clock_ms(clockid_t id)
+/* The clock's time in units of 1/per_second s (1000: milliseconds). */
+static int64_t clock_in(clockid_t id, int64_t per_second)
 {
     struct timespec ts;
     clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * per_second + ts.tv_nsec / (1000000000 / per_second);
 }
 
 int64_t gg_time_mono_ms(void)
 {
-    return clock_ms(CLOCK_MONOTONIC);
+    return clock_in(CLOCK_MONOTONIC, 1000);
 }
 
 int64_t gg_time_mono_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clock_in(CLOCK_MONOTONIC, 1000000);
 }
 
 int64_t gg_time_wall_ms(void)
 {
-    return clock_ms(CLOCK_REALTIME);
+    return clock_in(CLOCK_REALTIME, 1000);
 }
 
 int64_t gg_time_wall_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clock_in(CLOCK_REALTIME, 1000000);
 }
 
 void gg_time_deadline(struct timespec *ts, int64_t ms)

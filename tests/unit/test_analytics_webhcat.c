@@ -17,131 +17,7 @@
 #include <time.h>
 
 #include "analytics.h"
-#include "http_client.h"
-#include "test_analytics_fake.h"
-
-/* --- the service under test (as in test_analytics_service.c) ------------------------------ */
-
-typedef struct svc {
-    analytics_ctx ctx;
-    CURL *curl;
-    char base[64];
-} svc;
-
-/* Starts the service against the fake; tweak adjusts the settings first. */
-static svc *svc_start_tuned(fake *f, void (*tweak)(analytics_settings *))
-{
-    svc *s = calloc(1, sizeof(*s));
-    analytics_settings *c = &s->ctx.cfg;
-    char url[128];
-    c->base = (gg_base_settings){
-        strdup("127.0.0.1:0"), GG_LOG_ERROR, 2, 1 << 20, NULL, 100, 1000, 0, 0, 0, 0, 0};
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/templeton/v1", f->port);
-    c->webhcat_url = strdup(url);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhdfs/v1/", f->port);
-    c->webhdfs_url = strdup(url);
-    c->hadoop_user = strdup("gridgate");
-    c->admin_token = strdup("adm");
-    c->backend_timeout_ms = 2000;
-    c->submit_timeout_ms = 1000;
-    c->jobs_dir = strdup("/jobs");
-    c->wordcount_top_max = 100;
-    c->wait_max_s = 60;
-    c->poll_interval_ms = 100;
-    c->query_max_bytes = 4096;
-    c->lease_ms = 300;
-    c->retention_s = 3600;
-    c->retention_count = 1000;
-    c->input_roots = strdup("/in");
-    if (tweak)
-        tweak(c);
-    assert_int_equal(gg_service_init(&s->ctx.svc, "analytics", &c->base), 0);
-    assert_int_equal(analytics_setup(&s->ctx), 0);
-    assert_int_equal(gg_service_start(&s->ctx.svc), 0);
-    assert_int_equal(analytics_run(&s->ctx), 0);
-    snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u", gg_http_port(s->ctx.svc.http));
-    s->curl = curl_easy_init();
-    return s;
-}
-
-static void svc_stop(svc *s)
-{
-    analytics_stop(&s->ctx);
-    gg_service_drain(&s->ctx.svc);
-    gg_health_stop(s->ctx.svc.health);
-    analytics_teardown(&s->ctx);
-    gg_service_destroy(&s->ctx.svc);
-    analytics_settings *c = &s->ctx.cfg;
-    char *strs[] = {c->base.listen, c->webhcat_url, c->webhdfs_url, c->hadoop_user,
-                    c->admin_token, c->jobs_dir,    c->input_roots, c->api_token};
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-        free(strs[i]);
-    curl_easy_cleanup(s->curl);
-    free(s);
-}
-
-/* One request as the admin. */
-static json_t *call(svc *s, const char *method, const char *path, const char *body, long *status)
-{
-    static const char *const hdrs[] = {"Content-Type: application/json",
-                                       "Authorization: Bearer adm", NULL};
-    char url[256];
-    tc_response *r = calloc(1, sizeof(*r));
-    snprintf(url, sizeof(url), "%s%s", s->base, path);
-    assert_int_equal(tc_request(s->curl, method, url, hdrs, body, r), 0);
-    *status = r->status;
-    json_t *j = json_loads(r->body, 0, NULL);
-    free(r);
-    return j;
-}
-
-static const char *str(json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key));
-}
-
-/* True until 30 s after *t0 (set on the first call): generous for sanitizer builds on a busy
- * machine, which run the service several times slower. */
-static bool before_deadline(struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (t0->tv_sec == 0 && t0->tv_nsec == 0)
-        *t0 = now;
-    return now.tv_sec - t0->tv_sec < 30;
-}
-
-/* Polls GET /v1/jobs/{id} until its state is `want`. */
-static json_t *await_state(svc *s, const char *id, const char *want)
-{
-    char path[96];
-    struct timespec t0 = {0, 0};
-    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
-    while (before_deadline(&t0)) {
-        long st;
-        json_t *j = call(s, "GET", path, NULL, &st);
-        if (st == 200 && strcmp(str(j, "state"), want) == 0)
-            return j;
-        json_decref(j);
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    fail_msg("job %s never reached %s", id, want);
-    return NULL;
-}
-
-/* Until the records are loaded, GET /v1/jobs answers 503; tests start after that. */
-static void svc_await_loaded(svc *s)
-{
-    struct timespec t0 = {0, 0};
-    while (before_deadline(&t0)) {
-        if (analytics_store_loaded(s->ctx.store))
-            return;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    fail_msg("job records never loaded");
-}
+#include "test_analytics_svc.h"
 
 /* --- tests -------------------------------------------------------------------------------- */
 
@@ -189,7 +65,7 @@ static void quick_polls(analytics_settings *c)
 static void test_proxy_errors_never_end_a_job(void **state)
 {
     fake *f = *state;
-    svc *s = svc_start_tuned(f, quick_polls);
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     long st;
     json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
@@ -234,7 +110,7 @@ static void test_proxy_errors_never_end_a_job(void **state)
 static void test_success_without_exit_value_reads_the_exit_file(void **state)
 {
     fake *f = *state;
-    svc *s = svc_start_tuned(f, quick_polls);
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     fake_set(f, &f->null_exit, true);
     long st;
@@ -272,7 +148,7 @@ static void test_success_without_exit_value_reads_the_exit_file(void **state)
 static void test_gateway_errors_on_submit_leave_it_unconfirmed(void **state)
 {
     fake *f = *state;
-    svc *s = svc_start_tuned(f, quick_polls);
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     static const unsigned statuses[] = {502, 504, 500};
     for (size_t i = 0; i < 3; i++) {
@@ -312,7 +188,7 @@ static json_t *kill_job(svc *s, const char *id, long *st)
 static void test_slow_and_failing_kills_are_confirmed_by_status(void **state)
 {
     fake *f = *state;
-    svc *s = svc_start_tuned(f, quick_polls);
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     long st;
     json_t *ids[3];
@@ -350,7 +226,7 @@ static void test_slow_and_failing_kills_are_confirmed_by_status(void **state)
 static void test_recovery_waits_for_a_slow_and_late_listing(void **state)
 {
     fake *f = *state;
-    svc *s = svc_start_tuned(f, quick_polls);
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     fake_set(f, &f->slow_jobs_ms, 800); /* longer than the backend timeout */
     fake_set(f, &f->list_hide, 2);
@@ -379,7 +255,7 @@ static void test_unlisted_job_with_a_launched_statusdir_is_followed(void **state
          "\"state\": \"queued\", \"webhcat_id\": \"\", \"hiveql\": \"SELECT 3\", "
          "\"created_ms\": 1}");
     fput(f, "/jobs/20250101-000000-0000000c/status/stderr", "Query ID = x\n");
-    svc *s = svc_start_tuned(f, quick_polls);
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     int before = fget(f, &f->list_calls);
     await_count(f, &f->list_calls, before + 3);
@@ -402,7 +278,7 @@ static void test_unlisted_job_with_a_launched_statusdir_is_followed(void **state
 static void test_stdout_shorter_than_hive_fetched_fails(void **state)
 {
     fake *f = *state;
-    svc *s = svc_start_tuned(f, quick_polls);
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     long st;
     json_t *ids[3];
