@@ -131,16 +131,46 @@ class StackServer:
             if r.returncode != 0:
                 raise AssertionError(f"redis-server did not start: {r.stdout} {r.stderr}")
         else:
-            log = os.path.join(self.dir, "stdout.log" if self.name == "kafka" else "ferretdb.log")
+            self._relaunch(argv, cwd, timeout)
+            return
+        if self.port() != port:
+            raise AssertionError(f"{self.name} came back on port {self.port()}, not {port}")
+        wait_for(self.ready, timeout, f"{self.name} answering after kill -9", pause=0.2)
+
+    def _relaunch(self, argv, cwd, timeout):
+        """The killed server's own command line again, as often as it takes within timeout: a
+        start that exits at once or never answers is retried (with its log's tail kept for the
+        failure message), as a supervisor would."""
+        log = os.path.join(self.dir, "stdout.log" if self.name == "kafka" else "ferretdb.log")
+        deadline, attempt, tails = time.monotonic() + timeout, 0, []
+        while time.monotonic() < deadline:
+            attempt += 1
+            start = os.path.getsize(log) if os.path.exists(log) else 0
             with open(log, "ab") as out:
                 proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
                                         stderr=subprocess.STDOUT, start_new_session=True,
                                         close_fds=True)
             with open(os.path.join(self.dir, "pid"), "w") as f:
                 f.write(f"{proc.pid}\n")
-        if self.port() != port:
-            raise AssertionError(f"{self.name} came back on port {self.port()}, not {port}")
-        wait_for(self.ready, timeout, f"{self.name} answering after kill -9", pause=0.2)
+            try:
+                wait_for(lambda: proc.poll() is not None or self.ready(),
+                         min(45, max(1, deadline - time.monotonic())),
+                         f"{self.name} answering after kill -9", pause=0.2)
+            except Timeout:
+                pass
+            if proc.poll() is None and self.ready():
+                if attempt > 1:
+                    print(f"{self.name}: answering after {attempt} starts", flush=True)
+                return
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            with open(log, "rb") as f:
+                f.seek(start)
+                tails.append(f.read()[-2000:].decode(errors="replace"))
+        raise Timeout(f"timed out after {timeout} s waiting for {self.name} answering after "
+                      f"kill -9 ({attempt} starts); the last start's log:\n"
+                      f"{tails[-1] if tails else ''}")
 
     def stop(self):
         os.kill(self.pid(), signal.SIGSTOP)
