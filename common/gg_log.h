@@ -32,7 +32,9 @@ const char *gg_log_level_name(gg_log_level level);
 
 /* Logs msg with extra fields packed by jansson from fields_fmt (an object format such as
  * "{s:s, s:i}"), or none when fields_fmt is NULL. A bad format logs the message without fields
- * rather than losing the line. A NULL log is allowed and logs nothing. */
+ * rather than losing the line. A NULL log is allowed and logs nothing. An event below the level
+ * is not packed at all, so a json_t argument must be passed with "O" (the caller keeps and drops
+ * its reference), never stolen with "o". */
 void gg_log_event(gg_log *log, gg_log_level level, const char *msg, const char *fields_fmt, ...);
 
 #define gg_debug(log, msg, ...) gg_log_event((log), GG_LOG_DEBUG, (msg), __VA_ARGS__)

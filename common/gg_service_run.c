@@ -17,9 +17,13 @@ static int start(const gg_service_def *def, void *ctx, const gg_service_parts *p
         return -1;
     svc->openapi = (const char *)def->openapi;
     const gg_conf_spec *spec = def->spec;
-    gg_info(&svc->log, "starting", "{s:s, s:o, s:o?}", "version", GG_VERSION, "settings",
-            gg_conf_describe(spec->opts, spec->nopts, parts->settings), "kafka_props",
-            parts->kafka_props ? gg_conf_describe_props(parts->kafka_props) : NULL);
+    /* "O", not "o": an event below the log level packs nothing, so it would steal nothing. */
+    json_t *settings = gg_conf_describe(spec->opts, spec->nopts, parts->settings);
+    json_t *props = parts->kafka_props ? gg_conf_describe_props(parts->kafka_props) : NULL;
+    gg_info(&svc->log, "starting", "{s:s, s:O, s:O?}", "version", GG_VERSION, "settings", settings,
+            "kafka_props", props);
+    json_decref(settings);
+    json_decref(props);
     if (def->setup(ctx) != 0 || gg_service_start(svc) != 0)
         return -1;
     return def->run ? def->run(ctx) : 0;
