@@ -107,7 +107,9 @@ class Suite:
         r = Replica(service, name, env, self.logs).start()
         self.replicas[name] = r
         paths = self.ingest_paths if service == "ingest" else self.cache_paths
-        lk = Lookups(r, paths)
+        # A lookup may take as long as the longest bound a fault allows (a read while MongoDB is
+        # stopped: two socket timeouts); only beyond that is it a hang.
+        lk = Lookups(r, paths, timeout=2 * MONGO_SOCKET_TIMEOUT_MS / 1000 + 2 * SLACK_S)
         lk.start()
         self.lookups[name] = lk
         return r
