@@ -157,7 +157,9 @@ static void test_gateway_errors_on_submit_leave_it_unconfirmed(void **state)
         json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
         fake_set(f, &f->submit_fail, 0);
         assert_int_equal(st, 202);
-        assert_string_equal(str(a, "state"), "queued");
+        /* Accepted; the tracker may already have found it by its statusdir. */
+        assert_true(strcmp(str(a, "state"), "queued") == 0 ||
+                    strcmp(str(a, "state"), "running") == 0);
         assert_int_equal(fjobs(f), i + 1);
         json_decref(await_state(s, str(a, "id"), "running"));
         ffinish(f, i, "SUCCEEDED", 0, "1\n", "");
