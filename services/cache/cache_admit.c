@@ -85,14 +85,17 @@ static void remember(cache_admit *a, const char *s)
         a->used++;
 }
 
-/* Whether stations[i] first appears at i among those still to be asked about. */
-static bool first_unknown(const cache_admit *a, const char *const *stations, size_t i)
+/* Adds s to a batch's open-addressing table of ids (cap a power of two above the batch size);
+ * true when it was not there yet. A table rather than a scan of the batch so far: a producer
+ * inventing ids makes every id of every batch unknown. */
+static bool batch_first(const char **seen, size_t cap, const char *s)
 {
-    if (known(a, stations[i]))
+    size_t i = (size_t)hash(s) & (cap - 1);
+    while (seen[i] && strcmp(seen[i], s) != 0)
+        i = (i + 1) & (cap - 1);
+    if (seen[i])
         return false;
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(stations[j], stations[i]) == 0)
-            return false;
+    seen[i] = s;
     return true;
 }
 
@@ -119,17 +122,21 @@ long cache_admit_check(cache_admit *a, redisContext *c, const char *index_key,
     memset(refused, 0, n * sizeof(*refused));
     if (a->max <= 0)
         return 0;
-    size_t asked = 0;
+    size_t asked = 0, cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
     bool *ask = calloc(n ? n : 1, sizeof(*ask));
     long long *member = calloc(n ? n : 1, sizeof(*member));
-    if (!ask || !member) {
+    const char **seen = calloc(cap, sizeof(*seen));
+    if (!ask || !member || !seen) {
         free(ask);
         free(member);
+        free(seen);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if ((ask[i] = first_unknown(a, stations, i))) {
+        if ((ask[i] = !known(a, stations[i]) && batch_first(seen, cap, stations[i]))) {
             redisAppendCommand(c, "SISMEMBER %s %s", index_key, stations[i]);
             asked++;
         }
@@ -157,5 +164,6 @@ long cache_admit_check(cache_admit *a, redisContext *c, const char *index_key,
     }
     free(ask);
     free(member);
+    free(seen);
     return rc == 0 ? nrefused : -1;
 }
