@@ -158,10 +158,12 @@ void gg_http_stream_end(gg_http_stream *st, bool abort)
     if (st->parked) {
         st->parked = false;
         MHD_resume_connection(st->conn);
-    } else if (abort && !st->closed) {
-        /* Not parked: the worker waits for the socket to drain, which a stalled client never
-         * does. Shutting the socket down makes that wait fail now; the descriptor stays open
-         * until libmicrohttpd closes it, after `closed` is set. */
+    }
+    if (abort && !st->closed) {
+        /* A stalled client never drains the socket: the worker would wait on it (for the end
+         * of the response too) until the idle timeout. Shutting the socket down makes that
+         * wait fail now; the descriptor stays open until libmicrohttpd closes it, after
+         * `closed` is set. */
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (ci)

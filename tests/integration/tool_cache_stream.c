@@ -222,6 +222,14 @@ static void produce(bench *b, gg_kafka_producer *p, long from, long to, int64_t 
     }
 }
 
+/* CPU seconds this process (clients and producer) used so far. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int cmp64(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
@@ -234,8 +242,9 @@ static double pct(const int64_t *s, long n, double p)
 }
 
 /* Waits until the phase's events have come (or SETTLE_MS passed), then reports it. */
-static bool report(bench *b, int ph, long from, long to, double secs)
+static bool report(bench *b, int ph, long from, long to, double secs, double cpu0)
 {
+    double cpu = cpu_s() - cpu0;
     long expected = 0;
     for (long i = 0; i < b->clients; i++)
         for (long s = from; s < to; s++)
@@ -261,9 +270,10 @@ static bool report(bench *b, int ph, long from, long to, double secs)
     long n = b->nlat[ph];
     qsort(b->lat[ph], (size_t)n, sizeof(int64_t), cmp64);
     printf("%s readings=%ld expected=%ld delivered=%ld events_per_s=%.0f complete=%ld/%ld "
-           "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+           "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f client_cpu_cores=%.2f\n",
            ph ? "hold" : "streams", to - from, expected, n, (double)n / secs, complete, b->clients,
-           pct(b->lat[ph], n, 50), pct(b->lat[ph], n, 99), n ? (double)b->lat[ph][n - 1] / 1e6 : 0);
+           pct(b->lat[ph], n, 50), pct(b->lat[ph], n, 99), n ? (double)b->lat[ph][n - 1] / 1e6 : 0,
+           cpu / secs);
     fflush(stdout);
     return complete == b->clients;
 }
@@ -348,13 +358,15 @@ int main(int argc, char **argv)
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     int64_t base = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
+    double cpu0 = cpu_s();
     produce(&b, p, 0, b.phase1, now_ns(), base);
-    bool ok = report(&b, 0, 0, b.phase1, (double)b.seconds);
+    bool ok = report(&b, 0, 0, b.phase1, (double)b.seconds, cpu0);
     if (b.hold) {
         printf("hold\n");
         fflush(stdout);
+        cpu0 = cpu_s();
         produce(&b, p, b.phase1, b.total, now_ns(), base);
-        ok = report(&b, 1, b.phase1, b.total, (double)b.hold) && ok;
+        ok = report(&b, 1, b.phase1, b.total, (double)b.hold, cpu0) && ok;
     }
     atomic_store(&b.stop, true);
     pthread_join(th, NULL);
@@ -367,10 +379,10 @@ int main(int argc, char **argv)
         long bytes = 0;
         while ((n = recv(stalled_fd, buf, sizeof(buf), 0)) > 0)
             bytes += n;
-        printf("stalled client: %s after %ld bytes\n",
-               n == 0 || (n < 0 && errno == ECONNRESET) ? "disconnected by the server"
-                                                        : "still connected",
-               bytes);
+        bool gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+        printf("stalled client: %s after %ld bytes (%s)\n",
+               gone ? "disconnected by the server" : "still connected", bytes,
+               n == 0 ? "end of stream" : strerror(errno));
     }
     gg_kafka_producer_destroy(p);
     for (long i = 0; i < b.clients; i++)
