@@ -139,16 +139,20 @@ void gg_http_reply_stream(gg_http_req *req, unsigned status, const char *content
     gg_http_set_response(req, status, st->resp, content_type, 0);
 }
 
+/* The resume happens after st->lock is released: it takes libmicrohttpd's connection mutex and
+ * writes to its wake-up descriptor, and the HTTP thread must not wait on st->lock meanwhile.
+ * Only the waker that cleared `parked` resumes, and a suspended connection is neither read nor
+ * closed by libmicrohttpd until then, so the connection is still there. */
 void gg_http_stream_wake(gg_http_stream *st)
 {
     pthread_mutex_lock(&st->lock);
-    if (st->parked) {
-        st->parked = false;
-        MHD_resume_connection(st->conn);
-    } else {
+    bool resume = st->parked;
+    st->parked = false;
+    if (!resume)
         st->pending = true;
-    }
     pthread_mutex_unlock(&st->lock);
+    if (resume)
+        MHD_resume_connection(st->conn);
 }
 
 void gg_http_stream_end(gg_http_stream *st, bool abort)

@@ -371,8 +371,9 @@ static bool follows(const cache_hub_client *c, const char *station, size_t len)
     return bsearch(&key, c->ids, c->nids, sizeof(*c->ids), id_cmp) != NULL;
 }
 
-/* Queues e on c (locked); cuts c when its queue is full. */
-static bool enqueue(cache_hub *h, cache_hub_client *c, cache_event *e, int64_t now)
+/* Queues e on c (locked); cuts c when its queue is full. True when c's sink is to be woken,
+ * which the caller does after releasing c's lock (still under the hub lock, so c stays). */
+static bool enqueue(cache_hub *h, cache_hub_client *c, cache_event *e, int64_t now, int *queued)
 {
     if (c->ended)
         return false;
@@ -389,9 +390,8 @@ static bool enqueue(cache_hub *h, cache_hub_client *c, cache_event *e, int64_t n
     c->q[(c->head + c->count) % h->cfg.queue_max] = e;
     c->count++;
     c->last_ms = now;
-    if (c->attached)
-        c->sink.wake(c->sink.sink);
-    return true;
+    (*queued)++;
+    return c->attached;
 }
 
 int cache_hub_publish(cache_hub *h, const char *doc, size_t len)
@@ -416,8 +416,12 @@ int cache_hub_publish(cache_hub *h, const char *doc, size_t len)
         if (c->aspect != e->aspect || !follows(c, e->station, slen))
             continue;
         pthread_mutex_lock(&c->lock);
-        queued += enqueue(h, c, e, now);
+        bool wake = enqueue(h, c, e, now, &queued);
         pthread_mutex_unlock(&c->lock);
+        /* Outside c's lock: an HTTP thread reading c never waits for the wake-up. The sink is
+         * fixed once attached, and c cannot close while the hub lock is held. */
+        if (wake)
+            c->sink.wake(c->sink.sink);
     }
     pthread_mutex_unlock(&h->lock);
     if (queued && h->m.events)
