@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cache.h"
+#include "cache_board.h"
 #include "cache_conf.h"
 #include "cache_consumer.h"
 #include "cache_http.h"
@@ -45,7 +46,9 @@ static int cache_setup(void *ud)
     gg_health_set_optional(ctx->dep_kafka);
     ctx->store = cache_store_new();
     ctx->pool = cache_pool_new(ctx, (size_t)ctx->cfg.base.backend_threads);
-    return !ctx->store || !ctx->pool || cache_http_mount(ctx) != 0 ? -1 : 0;
+    if (!ctx->store || !ctx->pool || cache_http_mount(ctx) != 0)
+        return -1;
+    return cache_board_mount(ctx->svc.http);
 }
 
 /* Consuming and the local copy start once the probes and the routes serve. */
