@@ -33,6 +33,7 @@ static const char *const known_settings[] = {
     "batch-size", "batch-linger-ms", "max-message-bytes", "retry-max-ms", "dlq-topic", "api-token",
     /* cache */
     "redis-url", "redis-timeout-ms", "redis-prefix", "recent-size", "max-stations", "rebuild",
+    "stream-max", "stream-queue", "stream-heartbeat-s",
     /* analytics */
     "webhcat-url", "webhdfs-url", "hadoop-user", "admin-token", "backend-timeout-ms",
     "submit-timeout-ms", "jobs-dir", "hdfs-uri", "wordcount-top-max", "wait-max-s",

@@ -41,6 +41,7 @@ gg_http_server *gg_http_new(const gg_http_config *cfg, gg_log *log, gg_metrics *
         s->cfg.route_concurrency = 32;
     s->log = log;
     s->metrics = metrics;
+    gg_http_streams_init(s);
     if (getrandom(&s->id_seed, sizeof(s->id_seed), 0) != (ssize_t)sizeof(s->id_seed))
         s->id_seed = (uint64_t)(uintptr_t)s ^ (uint64_t)time(NULL);
     if (metrics) {
@@ -373,6 +374,8 @@ void gg_http_stop(gg_http_server *s)
      * ones get 503, running ones finish their backend call. */
     gg_pool_free(s->backend);
     s->backend = NULL;
+    /* Streams never end by themselves, and a parked one would keep the daemon from stopping. */
+    gg_http_streams_end_all(s);
     for (int i = 0; i < 50; i++) {
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -396,6 +399,7 @@ void gg_http_free(gg_http_server *s)
     gg_http_stop(s);
     for (size_t i = 0; i < s->nroutes; i++)
         gg_http_route_release(&s->routes[i]);
+    gg_http_streams_destroy(s);
     free(s->listen);
     free(s->cors_origin);
     free(s);

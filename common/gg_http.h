@@ -119,6 +119,32 @@ void gg_http_reply_problemf(gg_http_req *req, unsigned status, const char *slug,
  * and free req before the call returns, so nothing may touch req afterwards, not even to read. */
 void gg_http_defer(gg_http_req *req);
 
+/* Streamed replies (Server-Sent Events): a response of unknown length whose bytes come from
+ * read(ud, ...) as they become available. read runs on an HTTP thread and must not block: it
+ * copies what is pending (at most max bytes) and returns the count; 0 when nothing is pending,
+ * which parks the connection (suspended in libmicrohttpd: no thread waits for it, no poll
+ * watches it) until gg_http_stream_wake; GG_HTTP_STREAM_END ends the response. close(ud) runs
+ * once, when the server is done with the stream (client gone, stream ended, server stopping, or
+ * the reply never sent); after it returns no call may name the stream again. gg_http_stop ends
+ * every open stream first, since a parked connection would keep the server from stopping. */
+typedef struct gg_http_stream gg_http_stream;
+#define GG_HTTP_STREAM_END ((size_t)-1)
+typedef size_t (*gg_http_stream_read)(void *ud, char *buf, size_t max);
+typedef void (*gg_http_stream_close)(void *ud);
+/* The stream of req, not sent yet: the caller stores the handle where its waker finds it, then
+ * answers with gg_http_reply_stream. NULL when out of memory (close is not called then). */
+gg_http_stream *gg_http_stream_new(gg_http_req *req, gg_http_stream_read read,
+                                   gg_http_stream_close close, void *ud);
+/* Sends status and headers (those added to req, and Cache-Control: no-cache), then the stream. */
+void gg_http_reply_stream(gg_http_req *req, unsigned status, const char *content_type,
+                          gg_http_stream *st);
+/* More is pending (or the end, see below): read runs again soon. Any thread. */
+void gg_http_stream_wake(gg_http_stream *st);
+/* Ends the stream: read is not called again. abort also cuts the connection at once, even when
+ * the client reads nothing and the socket buffer is full (a stalled client); otherwise the
+ * response ends cleanly once what was read is sent. Any thread. */
+void gg_http_stream_end(gg_http_stream *st, bool abort);
+
 /* For a handler on an HTTP thread that finds it must wait on a backend after all (a cache miss):
  * the rest, handler(req, ud), runs on the backend pool within the route's admission cap, exactly
  * as for a GG_HTTP_BLOCKING route; over the cap, req is answered 503 with Retry-After. The

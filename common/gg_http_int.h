@@ -52,6 +52,10 @@ struct gg_http_server {
     atomic_uint_fast64_t next_id; /* request ids: seed + sequence, unique per process */
     uint64_t id_seed;
     unsigned short port;
+    /* Open streams (gg_http_stream.c), so that stopping can end them. */
+    pthread_mutex_t streams_lock;
+    struct gg_http_stream *streams;
+    bool streams_closed; /* stopping: a new stream ends at once */
 };
 
 struct gg_http_req {
@@ -102,6 +106,16 @@ gg_http_req *gg_http_req_new(gg_http_server *s, struct MHD_Connection *conn, con
 void gg_http_req_free(gg_http_req *req);
 int gg_http_req_append(gg_http_req *req, const char *data, size_t len);
 void gg_http_req_finish(gg_http_req *req); /* access log and metrics, once the reply went out */
+/* Adds the common headers (type, request id, CORS, the handler's) to resp and hands it over as
+ * req's reply; resp NULL (out of memory) leaves req unanswered. */
+void gg_http_set_response(gg_http_req *req, unsigned status, struct MHD_Response *resp,
+                          const char *content_type, size_t len);
+
+/* gg_http_stream.c */
+void gg_http_streams_init(gg_http_server *s);
+/* Ends every open stream and refuses new ones (stopping). */
+void gg_http_streams_end_all(gg_http_server *s);
+void gg_http_streams_destroy(gg_http_server *s);
 
 /* gg_http_admit.c */
 /* Runs handler(req, ud) on the backend pool within req's route's admission cap (see

@@ -214,8 +214,8 @@ static void publish(gg_http_req *req, unsigned status, struct MHD_Response *resp
     pthread_mutex_unlock(&req->lock);
 }
 
-static void set_response(gg_http_req *req, unsigned status, struct MHD_Response *resp,
-                         const char *content_type, size_t len)
+void gg_http_set_response(gg_http_req *req, unsigned status, struct MHD_Response *resp,
+                          const char *content_type, size_t len)
 {
     if (!resp)
         return;
@@ -240,7 +240,7 @@ void gg_http_reply_bytes(gg_http_req *req, unsigned status, const char *content_
     struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
     if (!resp)
         free(body);
-    set_response(req, status, resp, content_type, len);
+    gg_http_set_response(req, status, resp, content_type, len);
 }
 
 void gg_http_reply_static(gg_http_req *req, unsigned status, const char *content_type,
@@ -248,7 +248,7 @@ void gg_http_reply_static(gg_http_req *req, unsigned status, const char *content
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
-    set_response(req, status, resp, content_type, len);
+    gg_http_set_response(req, status, resp, content_type, len);
 }
 
 void gg_http_reply_empty(gg_http_req *req, unsigned status)

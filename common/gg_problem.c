@@ -31,6 +31,7 @@ static const gg_problem_type types[] = {
     {"webhcat-unavailable", 503, "WebHCat cannot be reached"},
     {"webhdfs-unavailable", 503, "WebHDFS cannot be reached"},
     {"overloaded", 503, "Too many requests wait for this route's backend"},
+    {"too-many-streams", 503, "GRIDGATE_STREAM_MAX event streams are open on this replica"},
     /* clang-format on */
 };
 

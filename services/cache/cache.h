@@ -5,8 +5,9 @@
  * Threads: the consumer thread (cache_consumer.c) applies readings from Kafka to Redis; the
  * sync thread (cache_sync.c) keeps the in-process copy of the latest readings coherent with
  * Redis; libmicrohttpd's workers answer requests (cache_http.c) from that copy, or from Redis
- * through a small connection pool (cache_pool.c) when the copy cannot be trusted; the health
- * thread probes Redis and Kafka. */
+ * through a small connection pool (cache_pool.c) when the copy cannot be trusted; the sync
+ * thread also hands every update to the open event streams (cache_hub.c), whose heartbeat
+ * thread keeps quiet ones alive; the health thread probes Redis and Kafka. */
 #ifndef CACHE_H
 #define CACHE_H
 
@@ -33,6 +34,9 @@ typedef struct cache_settings {
     long recent_size;
     long max_stations; /* 0: no cap */
     bool rebuild;
+    long stream_max;         /* open GET /v1/stream at most, per replica */
+    long stream_queue;       /* events queued per stream before a slow client is cut */
+    long stream_heartbeat_s; /* a quiet stream gets a comment line this often */
 } cache_settings;
 
 /* Metric series looked up once at start, so hot paths update them without a lookup. */
@@ -52,13 +56,18 @@ typedef struct cache_stats {
     gg_counter *lookups_memory;   /* answers from the copy */
     gg_counter *lookups_redis;    /* answers read from Redis */
     gg_counter *redis_read_failures;
-    gg_counter *station_limit; /* readings of new stations past the cap, dropped */
+    gg_counter *station_limit;   /* readings of new stations past the cap, dropped */
+    gg_gauge *streams_open;      /* GET /v1/stream connections open */
+    gg_counter *stream_events;   /* events queued to streams */
+    gg_counter *streams_cut;     /* streams cut: their client did not keep up */
+    gg_counter *streams_refused; /* streams refused at GRIDGATE_STREAM_MAX */
 } cache_stats;
 
 typedef struct cache_store cache_store;
 typedef struct cache_pool cache_pool;
 typedef struct cache_sync cache_sync;
 typedef struct cache_consumer cache_consumer;
+typedef struct cache_hub cache_hub;
 
 typedef struct cache_ctx {
     gg_service svc;
@@ -75,6 +84,7 @@ typedef struct cache_ctx {
     cache_pool *pool;
     cache_sync *sync;
     cache_consumer *consumer;
+    cache_hub *hub; /* the streams of GET /v1/stream, fed by the sync thread */
 } cache_ctx;
 
 /* cache_stats.c */

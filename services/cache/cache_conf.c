@@ -2,6 +2,7 @@
 #include "cache_conf.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cache.h"
 #include "cache_keys.h"
@@ -25,6 +26,14 @@ static const gg_conf_opt cache_opts[] = {
     {"rebuild", GG_CONF_BOOL, offsetof(cache_settings, rebuild), "false",
      "at start, replay the topic from its earliest offset into Redis, then consume as usual", 0, 0,
      NULL, 0},
+    {"stream-max", GG_CONF_INT, offsetof(cache_settings, stream_max), "512",
+     "open GET /v1/stream connections per replica; more get 503 (keep below max-connections)", 0,
+     65536, NULL, 0},
+    {"stream-queue", GG_CONF_INT, offsetof(cache_settings, stream_queue), "1024",
+     "events queued per stream; a client that falls this far behind is disconnected", 1, 1000000,
+     NULL, 0},
+    {"stream-heartbeat-s", GG_CONF_INT, offsetof(cache_settings, stream_heartbeat_s), "15",
+     "a quiet stream gets a comment line this often, so proxies keep it open", 1, 3600, NULL, 0},
 };
 #define CACHE_NOPTS (sizeof(cache_opts) / sizeof(cache_opts[0]))
 
@@ -32,6 +41,14 @@ static const gg_conf_opt cache_opts[] = {
 static int cache_validate(const void *settings, const gg_conf_props *props, char *why, size_t len)
 {
     const cache_settings *cfg = settings;
+    /* Streams hold their connections: at the connection limit no lookup would get through. */
+    if (cfg->stream_max >= cfg->base.max_connections) {
+        snprintf(why, len,
+                 "GRIDGATE_STREAM_MAX (%ld) must be below GRIDGATE_MAX_CONNECTIONS (%ld): open "
+                 "streams hold connections, and lookups need some too",
+                 cfg->stream_max, cfg->base.max_connections);
+        return -1;
+    }
     return gg_conf_check_kafka(cfg->kafka.brokers, props, why, len);
 }
 

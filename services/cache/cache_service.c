@@ -9,10 +9,12 @@
 #include "cache_conf.h"
 #include "cache_consumer.h"
 #include "cache_http.h"
+#include "cache_hub.h"
 #include "cache_keys.h"
 #include "cache_pool.h"
 #include "cache_redis.h"
 #include "cache_store.h"
+#include "cache_stream.h"
 #include "cache_sync.h"
 
 static int cache_setup(void *ud)
@@ -46,7 +48,13 @@ static int cache_setup(void *ud)
     gg_health_set_optional(ctx->dep_kafka);
     ctx->store = cache_store_new();
     ctx->pool = cache_pool_new(ctx, (size_t)ctx->cfg.base.backend_threads);
-    if (!ctx->store || !ctx->pool || cache_http_mount(ctx) != 0)
+    cache_hub_config hc = {(size_t)ctx->cfg.stream_max, (size_t)ctx->cfg.stream_queue,
+                           ctx->cfg.stream_heartbeat_s * 1000};
+    cache_hub_metrics hm = {ctx->stats.streams_open, ctx->stats.stream_events,
+                            ctx->stats.streams_cut, ctx->stats.streams_refused};
+    ctx->hub = cache_hub_new(&hc, &hm);
+    if (!ctx->store || !ctx->pool || !ctx->hub || cache_http_mount(ctx) != 0 ||
+        cache_stream_mount(ctx) != 0)
         return -1;
     return cache_board_mount(ctx->svc.http);
 }
@@ -72,6 +80,7 @@ static void cache_teardown(void *ud)
     cache_ctx *ctx = ud;
     cache_consumer_stop(ctx->consumer);
     cache_sync_stop(ctx->sync);
+    cache_hub_free(ctx->hub); /* after the HTTP server: its streams are closed by now */
     cache_pool_free(ctx->pool);
     cache_store_free(ctx->store);
     if (ctx->kafka_probe_handle)

@@ -42,6 +42,13 @@ void cache_stats_init(cache_stats *st, gg_metrics *m)
     st->station_limit = gg_metrics_counter(m, "readings_rejected_total",
                                            "Messages that are not valid readings, by reason",
                                            "reason=\"station_limit\"");
+    st->streams_open = gg_metrics_gauge(m, "streams_open", "GET /v1/stream connections open", NULL);
+    st->stream_events =
+        gg_metrics_counter(m, "stream_events_total", "Events queued to open streams", NULL);
+    st->streams_cut = gg_metrics_counter(m, "streams_cut_total",
+                                         "Streams cut because their client did not keep up", NULL);
+    st->streams_refused = gg_metrics_counter(m, "streams_refused_total",
+                                             "Streams refused at GRIDGATE_STREAM_MAX", NULL);
 }
 
 void cache_stats_rejected(gg_metrics *m, gg_record_reason reason)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_hub.h"
 #include "cache_keys.h"
 #include "cache_redis.h"
 #include "cache_store.h"
@@ -136,6 +137,8 @@ static int check_count(cache_sync *s)
 static void disconnect(cache_sync *s)
 {
     cache_store_set_incoherent(s->ctx->store);
+    /* Updates may be missed from here on: streams end, and their clients resume from Redis. */
+    cache_hub_end_all(s->ctx->hub);
     gg_gauge_set(s->ctx->stats.local_coherent, 0);
     redisFree(s->sub);
     redisFree(s->query);
@@ -227,6 +230,9 @@ static void on_message(cache_sync *s, const redisReply *r)
     if (chan->type != REDIS_REPLY_STRING)
         return;
     if (strcmp(chan->str, s->ctx->channel) == 0 && payload->type == REDIS_REPLY_STRING) {
+        /* Every publish is one accepted newer reading: all of them go to the streams, also
+         * those the copy already holds from a reload. */
+        cache_hub_publish(s->ctx->hub, payload->str, payload->len);
         if (cache_store_apply(s->ctx->store, payload->str, payload->len) > 0) {
             gg_counter_add(s->ctx->stats.local_updates, 1);
             gg_gauge_set(s->ctx->stats.local_stations, (double)cache_store_stations(s->ctx->store));

@@ -144,6 +144,9 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
 {{- $_ = set $env "GRIDGATE_MONGO_COLLECTION" $c.mongo.collection }}
 {{- else if eq .name "cache" }}
 {{- $_ := set $env "GRIDGATE_REDIS_TIMEOUT_MS" $c.redisTimeoutMs }}
+{{- $_ = set $env "GRIDGATE_STREAM_MAX" $c.streamMax }}
+{{- $_ = set $env "GRIDGATE_STREAM_QUEUE" $c.streamQueue }}
+{{- $_ = set $env "GRIDGATE_STREAM_HEARTBEAT_S" $c.streamHeartbeatS }}
 {{- else if eq .name "analytics" }}
 {{- $_ := set $env "GRIDGATE_WEBHCAT_URL" $c.webhcatUrl }}
 {{- $_ = set $env "GRIDGATE_WEBHDFS_URL" $c.webhdfsUrl }}
