@@ -126,7 +126,9 @@ void gg_http_defer(gg_http_req *req);
  * watches it) until gg_http_stream_wake; GG_HTTP_STREAM_END ends the response. close(ud) runs
  * once, when the server is done with the stream (client gone, stream ended, server stopping, or
  * the reply never sent); after it returns no call may name the stream again. gg_http_stop ends
- * every open stream first, since a parked connection would keep the server from stopping. */
+ * every open stream first, since a parked connection would keep the server from stopping. A
+ * stream's socket gets a fixed kernel send buffer (64 KiB), so a client that stops reading
+ * backs up into its owner's queue within that much. */
 typedef struct gg_http_stream gg_http_stream;
 #define GG_HTTP_STREAM_END ((size_t)-1)
 typedef size_t (*gg_http_stream_read)(void *ud, char *buf, size_t max);

@@ -17,6 +17,12 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+/* Kernel send buffer of a stream's socket. Linux grows a socket's buffer up to tcp_wmem's
+ * maximum (4 MiB by default) for a reader that never reads, which a thousand stalled streams
+ * would multiply, and which would hide a stalled client from its owner's bounded queue for
+ * minutes. The kernel doubles the value it is given. */
+#define STREAM_SNDBUF (64 * 1024)
+
 struct gg_http_stream {
     gg_http_server *srv;
     struct MHD_Connection *conn;
@@ -110,6 +116,11 @@ gg_http_stream *gg_http_stream_new(gg_http_req *req, gg_http_stream_read read,
         free(st);
         return NULL;
     }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int sndbuf = STREAM_SNDBUF;
+    if (ci)
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
     gg_http_server *s = req->srv;
     pthread_mutex_lock(&s->streams_lock);
     st->ending = s->streams_closed;

@@ -24,7 +24,7 @@ static const char script[] =
     "  return bytecmp(doc, odoc)\n"
     "end\n"
     "local size = tonumber(ARGV[1])\n"
-    "local cur, pub, porder, out, inserted = {}, {}, {}, {}, {}\n"
+    "local cur, pub, porder, out, inserted, pubs = {}, {}, {}, {}, {}, {}\n"
     "local function current(k)\n"
     "  if cur[k] == nil then\n"
     "    cur[k] = false\n"
@@ -94,6 +94,7 @@ static const char script[] =
     "    cur[k] = {us, cid, doc}\n"
     "    if not pub[k] then porder[#porder + 1] = k end\n"
     "    pub[k] = doc\n"
+    "    pubs[#pubs + 1] = doc\n"
     "    changed = 1\n"
     "  end\n"
     "  out[#out + 1] = changed\n"
@@ -165,7 +166,9 @@ static const char script[] =
     "end\n"
     "for _, k in ipairs(porder) do\n"
     "  redis.call('SET', KEYS[k], pub[k])\n"
-    "  redis.call('PUBLISH', ARGV[2], pub[k])\n"
+    "end\n"
+    "for _, d in ipairs(pubs) do\n"
+    "  redis.call('PUBLISH', ARGV[2], d)\n"
     "end\n"
     "return out\n";
 

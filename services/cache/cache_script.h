@@ -10,9 +10,10 @@
  * Per reading, as if each were applied alone:
  * - latest: the document replaces the stored one only when it is newer by the order of
  *   cache_doc.h, so duplicates and late messages never move a value back. The stored value is
- *   written, and published on the update channel (the document is the message) for serving
- *   replicas that keep a local copy, once per aspect at the end of the call: the last of several
- *   replacements in one call is the only one anybody could read;
+ *   written once per aspect at the end of the call (the last of several replacements in one
+ *   call is the only one anybody could read), but every replacement is published on the update
+ *   channel, in order (the document is the message): replicas keep their local copies with it
+ *   and their event streams carry each accepted newer reading, not one per call;
  * - recent: the document joins the sorted set scored by created_at_us. A correlation id seen
  *   before keeps only the newer of the two documents, so a resent reading is not listed twice.
  *   At the end of the call the set is trimmed to the recent size, oldest first, and the ids of

@@ -314,6 +314,34 @@ static void test_updates_are_published_and_script_reloads(void **state)
     redisFree(sub);
 }
 
+/* Every reading that was newer when its turn came is published, in order, also when a later one
+ * of the same batch replaces it: the event streams carry each accepted update, not one per batch.
+ */
+static void test_each_newer_reading_of_a_batch_is_published(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    redisContext *sub = cache_redis_open(&f->ctx, err, sizeof(err));
+    assert_non_null(sub);
+    freeReplyObject(redisCommand(sub, "SUBSCRIBE %s", f->ctx.channel));
+    cache_item it[4];
+    cache_apply_result res;
+    make_item(&it[0], "q", GG_ASPECT_REAL_TIME, 100, 1, NULL);
+    make_item(&it[1], "q", GG_ASPECT_REAL_TIME, 200, 2, NULL);
+    make_item(&it[2], "q", GG_ASPECT_REAL_TIME, 150, 3, NULL); /* older than 200: not published */
+    make_item(&it[3], "q", GG_ASPECT_REAL_TIME, 300, 4, NULL);
+    apply_all(f, it, 4, &res);
+    assert_int_equal(res.latest_updates, 3);
+    const char *expect[] = {it[0].doc, it[1].doc, it[3].doc};
+    for (int i = 0; i < 3; i++) {
+        redisReply *r = NULL;
+        assert_int_equal(redisGetReply(sub, (void **)&r), REDIS_OK);
+        assert_string_equal(r->element[2]->str, expect[i]);
+        freeReplyObject(r);
+    }
+    redisFree(sub);
+}
+
 /* The same readings answered from the in-process copy and from Redis (the path taken while the
  * copy is not coherent) give the same bytes, hence the same ETags. */
 static void test_redis_reads_match_memory(void **state)
@@ -441,6 +469,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ties_are_broken_the_same_way_in_any_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_resend_with_new_content_is_listed_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_each_newer_reading_of_a_batch_is_published, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_updates_are_published_and_script_reloads, setup,
                                         teardown),
