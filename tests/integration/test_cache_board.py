@@ -237,7 +237,11 @@ def test_aspect_switch_shows_predictions(cache, page):
         latest = json.loads(http_get(s.port, "/v1/stations/%s/latest?aspect=edge_prediction"
                                      % c["station"])[2])
         assert c["cid"] == latest["correlation_id"]
-    assert "aspect=edge_prediction" in page.evaluate("location.search")
+    # The choice survives a reload (a bookmark, a refresh on the phone).
+    page.call("Page.reload")
+    wait_for(lambda: page.evaluate("document.readyState") == "complete" and
+             {c["aspect"] for c in cards(page)} == {"edge prediction"} and
+             len(cards(page)) == len(STATIONS), what="the prediction cards after a reload")
     assert problems(page) == []
 
 

@@ -13,7 +13,9 @@
   const STREAM_RETRY_MS = 30000;
   const SVG = "http://www.w3.org/2000/svg";
 
-  const params = new URLSearchParams(location.search);
+  // The aspect lives in the fragment (#aspect=edge_prediction): it never reaches the server,
+  // whose GET / takes no query parameters.
+  const params = new URLSearchParams(location.hash.slice(1));
   const state = {
     aspect: params.get("aspect") === "edge_prediction" ? "edge_prediction" : "real_time",
     stations: new Map(), // id -> {id, latest, series: [{t, v}], el: {...}}
@@ -325,10 +327,8 @@
     for (const b of document.querySelectorAll(".aspects button")) {
       b.setAttribute("aria-pressed", String(b.dataset.aspect === aspect));
     }
-    const q = new URLSearchParams(location.search);
-    if (aspect === "real_time") q.delete("aspect"); else q.set("aspect", aspect);
-    const qs = q.toString();
-    history.replaceState(null, "", location.pathname + (qs ? "?" + qs : ""));
+    history.replaceState(null, "", location.pathname + location.search +
+                         (aspect === "real_time" ? "" : "#aspect=" + aspect));
     load();
   }
 
