@@ -1,12 +1,14 @@
 /* tool_cache_stream: many Server-Sent Events clients of gridgate-cache at once, for
  * bench/cache/stream.
  *
- *   tool_cache_stream BROKERS TOPIC HOST PORT CLIENTS STATIONS RATE SECONDS [HOLD [STALLED]]
+ *   tool_cache_stream BROKERS TOPIC HOST PORT CLIENTS STATIONS RATE SECONDS [HOLD [STALLED [IDLE]]]
  *
  * Opens CLIENTS connections to GET /v1/stream?stations=<n>, client i following station
  * i % STATIONS + 1, all read by one epoll thread (a small chunked decoder and line scanner per
  * connection, no allocation per event). With STALLED 1 one more client asks for every station
- * and never reads (a 4 KiB receive buffer). Once every stream has answered, it produces RATE
+ * and never reads (a 4 KiB receive buffer). Once every stream has answered (and, with IDLE, after
+ * IDLE seconds with the streams open and nothing produced, announced by the line "idle" on
+ * stdout, for the caller to measure something beside idle streams), it produces RATE
  * readings per second for SECONDS over the stations round-robin (linger.ms=0), each with an
  * increasing event time and its sequence number in the correlation id, and measures for each
  * event the delay from the send call to its receipt. Then, for HOLD seconds (default 0), it goes
@@ -281,6 +283,7 @@ int main(int argc, char **argv)
                .seconds = atol(argv[8])};
     b.hold = argc > 9 ? atol(argv[9]) : 0;
     bool stalled = argc > 10 && atoi(argv[10]);
+    long idle = argc > 11 ? atol(argv[11]) : 0;
     int port = atoi(argv[4]);
     if (b.clients < 1 || b.stations < 1 || b.rate < 1 || b.seconds < 1 || b.hold < 0) {
         fprintf(stderr, "clients, stations, rate and seconds must be positive\n");
@@ -335,6 +338,12 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("open streams=%ld stalled=%d\n", b.clients, stalled_fd >= 0);
+    if (idle > 0) {
+        printf("idle\n");
+        fflush(stdout);
+        struct timespec rest = {(time_t)idle, 0};
+        nanosleep(&rest, NULL);
+    }
     fflush(stdout);
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);

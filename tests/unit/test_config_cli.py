@@ -85,6 +85,17 @@ def test_kafka_props_checked_by_librdkafka(service):
             assert name.lower().replace("_", ".") in p.stderr.lower().replace("_", ".")
 
 
+def test_stream_cap_must_leave_connections_for_lookups():
+    """Open event streams hold connections: a cap at the connection limit would let them
+    take every one, so the cache refuses it before starting."""
+    p = run("cache", "--check-config", env={"GRIDGATE_STREAM_MAX": "1024"})
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
+    assert "GRIDGATE_STREAM_MAX" in p.stderr and "GRIDGATE_MAX_CONNECTIONS" in p.stderr
+    ok = run("cache", "--check-config",
+             env={"GRIDGATE_STREAM_MAX": "1000", "GRIDGATE_MAX_CONNECTIONS": "2048"})
+    assert ok.returncode == 0, ok.stderr
+
+
 # ---- unknown names ---------------------------------------------------------------------
 
 
