@@ -245,6 +245,33 @@ def test_aspect_switch_shows_predictions(cache, page):
     assert problems(page) == []
 
 
+def test_polls_when_the_stream_is_refused(cache, page, tmp_path):
+    """A replica with streams off (GRIDGATE_STREAM_MAX=0) refuses the stream: the board falls
+    back to polling /v1/latest and still shows a new reading, within a poll period."""
+    s, env, topic = cache
+    other = Service("cache", dict(s.env, GRIDGATE_STREAM_MAX="0",
+                                  GRIDGATE_KAFKA_GROUP=unique("g")), tmp_path).start()
+    try:
+        page.call("Page.navigate", url="http://127.0.0.1:%d/" % other.port)
+        wait_for(lambda: page.evaluate("document.getElementById('status')?.dataset.state")
+                 == "polling" and len(cards(page)) == len(STATIONS), timeout=30,
+                 what="the board polling")
+        station = STATIONS[-1]
+        value = value_of(station, HISTORY + 2)
+        cid, msg = line(station, value, time.time())
+        start = time.monotonic()
+        produce(env["GRIDGATE_KAFKA_BROKERS"], topic, [msg])
+        wait_for(lambda: {c["station"]: c for c in cards(page)}[station]["cid"] == cid,
+                 timeout=10, what="the reading through polling")
+        took = time.monotonic() - start
+        print("with the stream refused, produce to shown by polling: %.0f ms" % (took * 1000))
+        assert took < 4.0  # a 2 s poll period, the way through Kafka and Redis, and slack
+        # The refused stream is the only error the page may report.
+        assert [p for p in problems(page) if "503" not in p] == []
+    finally:
+        other.stop()
+
+
 def test_the_dashboard_metrics_of_the_cache_are_served(cache):
     """The Grafana dashboard's gridgate_cache_* series exist on a running cache (the offline
     deploy check reads them from the sources; this confirms that reading)."""
