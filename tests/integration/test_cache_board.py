@@ -12,7 +12,6 @@ import json
 import math
 import os
 import re
-import shutil
 import time
 import uuid
 
