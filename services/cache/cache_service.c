@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cache.h"
+#include "cache_board.h"
 #include "cache_conf.h"
 #include "cache_consumer.h"
 #include "cache_http.h"
@@ -52,10 +53,10 @@ static int cache_setup(void *ud)
     cache_hub_metrics hm = {ctx->stats.streams_open, ctx->stats.stream_events,
                             ctx->stats.streams_cut, ctx->stats.streams_refused};
     ctx->hub = cache_hub_new(&hc, &hm);
-    return !ctx->store || !ctx->pool || !ctx->hub || cache_http_mount(ctx) != 0 ||
-                   cache_stream_mount(ctx) != 0
-               ? -1
-               : 0;
+    if (!ctx->store || !ctx->pool || !ctx->hub || cache_http_mount(ctx) != 0 ||
+        cache_stream_mount(ctx) != 0)
+        return -1;
+    return cache_board_mount(ctx->svc.http);
 }
 
 /* Consuming and the local copy start once the probes and the routes serve. */

@@ -92,6 +92,8 @@ def check_labels(docs):
             problems.append("%s lacks labels %s" % (name_of(d), ", ".join(missing)))
         per_service = d["kind"] in ("Deployment", "Service", "ConfigMap", "Secret",
                                     "HorizontalPodAutoscaler", "PodDisruptionBudget")
+        # The Grafana dashboard's ConfigMap belongs to the release, not to one service.
+        per_service = per_service and component_of(d) != "dashboard"
         if per_service and component_of(d) not in SERVICES:
             problems.append("%s has no app.kubernetes.io/component of a service" % name_of(d))
     return problems

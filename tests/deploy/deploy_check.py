@@ -18,6 +18,7 @@ import yaml
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chart_env  # noqa: E402
 import chart_rules  # noqa: E402
+import dashboard_rules  # noqa: E402
 import docker_rules  # noqa: E402
 
 CHART = "helm/gridgate"
@@ -276,13 +277,30 @@ def image_tags():
     return problems
 
 
+def dashboard_json():
+    """The chart's Grafana dashboard: Grafana's model, PromQL over series the services export,
+    JSON data source queries over gridgate-cache's GET routes of openapi.yaml."""
+    with open(dashboard_rules.DASHBOARD, encoding="utf-8") as f:
+        dash = json.load(f)
+    return dashboard_rules.check_dashboard(dash)
+
+
+def dashboard_rendered():
+    """helm template renders the dashboard file in a sidecar-labelled ConfigMap when
+    grafanaDashboard.enabled (the all-enabled values), and nothing by default."""
+    text = read(dashboard_rules.DASHBOARD)
+    return (dashboard_rules.check_rendered(render("default", K8S_VERSIONS[-1]), text, False) +
+            dashboard_rules.check_rendered(render("all-enabled", K8S_VERSIONS[-1]), text, True))
+
+
 def of_kind_deployments(docs):
     return chart_rules.of_kind(docs, "Deployment")
 
 
 def self_tests():
+    here = os.path.dirname(os.path.abspath(__file__))
     proc = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_rules.py")])
+                os.path.join(here, "test_rules.py"), os.path.join(here, "test_dashboard_rules.py")])
     last = (proc.stdout.strip().splitlines() or ["no output"])[-1]
     if proc.returncode != 0:
         return ["pytest: " + last] + proc.stdout.strip().splitlines()[-30:]
@@ -316,8 +334,11 @@ def main(argv):
               % set_name, lambda s=set_name: chart_config(s))
     r.run("every compose service's environment passes --check-config", compose_config)
     r.run("one image tag: project version = chart appVersion = compose = docs", image_tags)
+    r.run("Grafana dashboard: model, metric names, API routes", dashboard_json)
+    r.run("Grafana dashboard renders from the chart (grafanaDashboard.enabled)",
+          dashboard_rendered)
     if "--no-self-test" not in argv:
-        r.run("self-tests of the checks (tests/deploy/test_rules.py)", self_tests)
+        r.run("self-tests of the checks (tests/deploy/test_*.py)", self_tests)
     print()
     print("%d passed, %d failed, %d skipped" % (r.passed, r.failed, r.skipped))
     return 1 if r.failed else 0
