@@ -40,6 +40,25 @@
 
 #define GG_KAFKA_STATS_INTERVAL_MS 5000
 
+/* What librdkafka's queues are sized from, instead of its defaults, which are made for any
+ * message size and any rate: a consumer prefetches up to 100,000 messages or 64 MB, a
+ * producer queues up to 1 GB. A gridgate service takes records of a few hundred bytes in
+ * batches, so it needs a few batches ahead and nothing more (docs/ARCHITECTURE.md, "Memory").
+ * Consumer, with the batch B, the record R and P batches ahead:
+ *   queued.min.messages         P * B      records kept fetched ahead
+ *   queued.max.messages.kbytes  P * B * R  the same in bytes, whichever bound comes first
+ *   fetch.max.bytes             B * R      one batch per fetch response (a larger record still
+ *   max.partition.fetch.bytes   B * R      comes, alone: Kafka always returns the first one)
+ *   message.max.bytes           B * R      librdkafka wants fetch.max.bytes at least this
+ * Producer: queue.buffering.max.kbytes = P * send_bytes, P times the most one call sends.
+ * Every value is kept inside librdkafka's range; conf->props still override each of them. */
+typedef struct gg_kafka_sizing {
+    long record_bytes; /* typical record (GRIDGATE_KAFKA_RECORD_BYTES) */
+    long batch;        /* records taken per poll or written per batch */
+    long prefetch;     /* batches fetched ahead (GRIDGATE_KAFKA_PREFETCH_BATCHES) */
+    long send_bytes;   /* producer: the most one call sends at once (a request body, a batch) */
+} gg_kafka_sizing;
+
 /* Strings are copied by librdkafka when the handle is made; the struct need not outlive it. */
 typedef struct gg_kafka_conf {
     const char *brokers;   /* bootstrap.servers */
@@ -53,6 +72,7 @@ typedef struct gg_kafka_conf {
      * (security.protocol, sasl.*, ssl.*, session.timeout.ms ...). */
     const gg_prop *props;
     size_t nprops;
+    const gg_kafka_sizing *sizing; /* NULL: librdkafka's default queue bounds */
 } gg_kafka_conf;
 
 /* Checks conf's brokers and pass-through properties as the consumer and the producer would set
