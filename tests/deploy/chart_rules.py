@@ -461,7 +461,8 @@ def setting_names(docs, comp):
     for d in of_kind(docs, "Deployment"):
         if component_of(d) == comp:
             for c in d["spec"]["template"]["spec"]["containers"]:
-                names |= {e["name"] for e in c.get("env") or []}
+                names |= {e["name"] for e in c.get("env") or []
+                          if e["name"].startswith("GRIDGATE_")}
     return names
 
 
