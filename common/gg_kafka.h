@@ -44,12 +44,17 @@
  * message size and any rate: a consumer prefetches up to 100,000 messages or 64 MB, a
  * producer queues up to 1 GB. A gridgate service takes records of a few hundred bytes in
  * batches, so it needs a few batches ahead and nothing more (docs/ARCHITECTURE.md, "Memory").
- * Consumer, with the batch B, the record R and P batches ahead:
- *   queued.min.messages         P * B      records kept fetched ahead
- *   queued.max.messages.kbytes  P * B * R  the same in bytes, whichever bound comes first
- *   fetch.max.bytes             B * R      one batch per fetch response (a larger record still
- *   max.partition.fetch.bytes   B * R      comes, alone: Kafka always returns the first one)
- *   message.max.bytes           B * R      librdkafka wants fetch.max.bytes at least this
+ * Consumer, with the batch B, the record R and P batches ahead (per partition: librdkafka 2.0
+ * applies both queue bounds to each partition's queue):
+ *   queued.min.messages         P * B          records kept fetched ahead
+ *   queued.max.messages.kbytes  P * B * R      the same in bytes, whichever bound comes first
+ *   fetch.max.bytes             P * B * R      one fetch response may refill the queue (a larger
+ *   max.partition.fetch.bytes   min(P,4)*B*R   record still comes, alone: Kafka always returns
+ *   message.max.bytes           P * B * R      the first); librdkafka wants fetch.max.bytes at
+ *                                              least message.max.bytes
+ * A partition whose queue is over a bound is not fetched again until the broker thread next
+ * wakes, up to a second later in librdkafka 2.0, so P batches must last about that long at the
+ * service's rate: 10 by default (docs/ARCHITECTURE.md, "Memory").
  * Producer: queue.buffering.max.kbytes = P * send_bytes, P times the most one call sends.
  * Every value is kept inside librdkafka's range; conf->props still override each of them. */
 typedef struct gg_kafka_sizing {

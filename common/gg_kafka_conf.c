@@ -143,12 +143,14 @@ static void sized(const gg_kafka_sizing *s, gg_kafka_role role, sized_props *sp)
     long record = clamp(s->record_bytes, 1, 1L << 20), batch = clamp(s->batch, 1, 1000000);
     long prefetch = clamp(s->prefetch, 1, 1000);
     if (role == GG_KAFKA_CONSUMER) {
-        long fetch = clamp(batch * record, MIN_MESSAGE_BYTES, MAX_FETCH_BYTES);
+        long ahead = prefetch * batch * record;
+        long fetch = clamp(ahead, MIN_MESSAGE_BYTES, MAX_FETCH_BYTES);
+        long per_partition = (prefetch < 4 ? prefetch : 4) * batch * record;
         sized_add(sp, "queued.min.messages", clamp(prefetch * batch, 1, MAX_QUEUED_MSGS));
         sized_add(sp, "queued.max.messages.kbytes",
-                  clamp((prefetch * batch * record + 1023) / 1024, 1, MAX_QUEUED_KBYTES));
+                  clamp((ahead + 1023) / 1024, 1, MAX_QUEUED_KBYTES));
         sized_add(sp, "fetch.max.bytes", fetch);
-        sized_add(sp, "max.partition.fetch.bytes", fetch);
+        sized_add(sp, "max.partition.fetch.bytes", clamp(per_partition, 1, fetch));
         sized_add(sp, "message.max.bytes", fetch);
     } else if (s->send_bytes > 0) {
         long send_kb = (clamp(s->send_bytes, 1, 1L << 30) + 1023) / 1024;

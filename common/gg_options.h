@@ -89,7 +89,7 @@ int gg_conf_validate_kafka(const void *settings, const gg_conf_props *kafka_prop
     {"kafka-record-bytes", GG_CONF_INT, offsetof(type, field.record_bytes), "512",              \
      "typical size of one record of the topic; the consumer's fetch sizes and queue bounds are " \
      "computed from it and the batch size", 64, 1048576, NULL, 0},                               \
-    {"kafka-prefetch-batches", GG_CONF_INT, offsetof(type, field.prefetch_batches), "4",        \
+    {"kafka-prefetch-batches", GG_CONF_INT, offsetof(type, field.prefetch_batches), "10",       \
      "batches the consumer keeps fetched ahead of the one in progress", 1, 100, NULL, 0}
 // clang-format on
 

@@ -64,7 +64,7 @@ static void test_queues_sized(void **state)
     rd_kafka_t *rk = gg_kafka_consumer_handle(c);
     expect_conf(rk, "queued.min.messages", "2000");         /* 4 batches of 500 */
     expect_conf(rk, "queued.max.messages.kbytes", "1000");  /* the same at 512 bytes each */
-    expect_conf(rk, "fetch.max.bytes", "256000");           /* one batch per fetch */
+    expect_conf(rk, "fetch.max.bytes", "1024000");          /* one response may refill the queue */
     expect_conf(rk, "max.partition.fetch.bytes", "100000"); /* the pass-through property */
     gg_kafka_consumer_close(c);
 
