@@ -6,9 +6,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <limits.h>
-#include <mongoc/mongoc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -232,38 +230,4 @@ int gg_conf_check_redis_url(const char *value, char *why, size_t whylen)
     int rc = redis_url_parse(value, &u, why, whylen);
     explicit_bzero(&u, sizeof(u)); /* it held the password */
     return rc;
-}
-
-int gg_conf_check_http_url(const char *value, char *why, size_t whylen)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL;
-    CURLUcode uc = CURLUE_OK;
-    int rc = -1;
-    if (!u || !value)
-        gg_conf_why_set(why, whylen, u ? "expected an http:// or https:// URL" : "out of memory");
-    else if ((uc = curl_url_set(u, CURLUPART_URL, value, 0)) != CURLUE_OK)
-        gg_conf_why_set(why, whylen, "not a URL (%s)", curl_url_strerror(uc));
-    else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-             (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-        gg_conf_why_set(why, whylen, "the scheme must be http:// or https://");
-    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
-        gg_conf_why_set(why, whylen, "the URL has no host");
-    else
-        rc = 0;
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return rc;
-}
-
-int gg_conf_check_mongo_uri(const char *value, char *why, size_t whylen)
-{
-    bson_error_t error;
-    mongoc_uri_t *uri = value ? mongoc_uri_new_with_error(value, &error) : NULL;
-    if (!uri)
-        return gg_conf_why_set(why, whylen, "not a MongoDB connection string (%s)",
-                               value ? error.message : "empty");
-    mongoc_uri_destroy(uri);
-    return 0;
 }

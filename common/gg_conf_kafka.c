@@ -2,6 +2,9 @@
  * its own so that only the services that use Kafka link librdkafka: analytics does not. */
 #include "gg_conf_int.h"
 #include "gg_kafka.h"
+#include "gg_options.h"
+
+#include <stddef.h>
 
 int gg_conf_check_kafka(const char *brokers, const gg_conf_props *kafka_props, char *why,
                         size_t whylen)
@@ -18,4 +21,13 @@ int gg_conf_check_kafka(const char *brokers, const gg_conf_props *kafka_props, c
                            "invalid Kafka settings (--kafka-prop, env GRIDGATE_KAFKA_PROP_<name>, "
                            "--kafka-brokers): %s",
                            reason);
+}
+
+int gg_conf_validate_kafka(const void *settings, const gg_conf_props *kafka_props, char *why,
+                           size_t whylen)
+{
+    /* The gg_kafka_settings member itself, found at its offset in the common head. */
+    const gg_kafka_settings *k =
+        (const void *)((const char *)settings + offsetof(gg_kafka_service_settings, kafka));
+    return gg_conf_check_kafka(k->brokers, kafka_props, why, whylen);
 }

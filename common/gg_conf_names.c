@@ -27,7 +27,7 @@ static const char *const known_settings[] = {
     "shutdown-timeout-ms", "max-connections", "max-header-bytes", "idle-timeout-s",
     "backend-threads", "route-concurrency",
     /* ingest and cache (gg_options.h) */
-    "kafka-brokers", "kafka-topic", "kafka-group",
+    "kafka-brokers", "kafka-topic", "kafka-group", "kafka-record-bytes", "kafka-prefetch-batches",
     /* ingest */
     "mongo-uri", "mongo-db", "mongo-collection", "mongo-write-concern", "mongo-write-timeout-ms",
     "batch-size", "batch-linger-ms", "max-message-bytes", "retry-max-ms", "dlq-topic", "api-token",

@@ -40,6 +40,30 @@
 
 #define GG_KAFKA_STATS_INTERVAL_MS 5000
 
+/* What librdkafka's queues are sized from, instead of its defaults, which are made for any
+ * message size and any rate: a consumer prefetches up to 100,000 messages or 64 MB, a
+ * producer queues up to 1 GB. A gridgate service takes records of a few hundred bytes in
+ * batches, so it needs a few batches ahead and nothing more (docs/ARCHITECTURE.md, "Memory").
+ * Consumer, with the batch B, the record R and P batches ahead (per partition: librdkafka 2.0
+ * applies both queue bounds to each partition's queue):
+ *   queued.min.messages         P * B          records kept fetched ahead
+ *   queued.max.messages.kbytes  P * B * R      the same in bytes, whichever bound comes first
+ *   fetch.max.bytes             P * B * R      one fetch response may refill the queue (a larger
+ *   max.partition.fetch.bytes   min(P,4)*B*R   record still comes, alone: Kafka always returns
+ *   message.max.bytes           P * B * R      the first); librdkafka wants fetch.max.bytes at
+ *                                              least message.max.bytes
+ * A partition whose queue is over a bound is not fetched again until the broker thread next
+ * wakes, up to a second later in librdkafka 2.0, so P batches must last about that long at the
+ * service's rate: 10 by default (docs/ARCHITECTURE.md, "Memory").
+ * Producer: queue.buffering.max.kbytes = P * send_bytes, P times the most one call sends.
+ * Every value is kept inside librdkafka's range; conf->props still override each of them. */
+typedef struct gg_kafka_sizing {
+    long record_bytes; /* typical record (GRIDGATE_KAFKA_RECORD_BYTES) */
+    long batch;        /* records taken per poll or written per batch */
+    long prefetch;     /* batches fetched ahead (GRIDGATE_KAFKA_PREFETCH_BATCHES) */
+    long send_bytes;   /* producer: the most one call sends at once (a request body, a batch) */
+} gg_kafka_sizing;
+
 /* Strings are copied by librdkafka when the handle is made; the struct need not outlive it. */
 typedef struct gg_kafka_conf {
     const char *brokers;   /* bootstrap.servers */
@@ -53,6 +77,7 @@ typedef struct gg_kafka_conf {
      * (security.protocol, sasl.*, ssl.*, session.timeout.ms ...). */
     const gg_prop *props;
     size_t nprops;
+    const gg_kafka_sizing *sizing; /* NULL: librdkafka's default queue bounds */
 } gg_kafka_conf;
 
 /* Checks conf's brokers and pass-through properties as the consumer and the producer would set

@@ -108,11 +108,64 @@ static int conf_set(rd_kafka_conf_t *rc, const char *name, const char *value, ch
     return 0;
 }
 
-rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_prop *defaults,
-                                     size_t ndefaults, gg_kafka_base *base, char *err,
-                                     size_t errlen)
+/* librdkafka's upper bounds of the sized properties (CONFIGURATION.md). */
+#define MAX_QUEUED_KBYTES   2097151L
+#define MAX_QUEUED_MSGS     10000000L
+#define MAX_FETCH_BYTES     1000000000L
+#define MIN_MESSAGE_BYTES   1000L
+#define MAX_PRODUCER_KBYTES 2147483647L
+
+static long clamp(long v, long lo, long hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The queue bounds of gg_kafka_sizing (see gg_kafka.h) for role, as name/value pairs. */
+typedef struct sized_props {
+    gg_prop props[5];
+    char values[5][24];
+    size_t n;
+} sized_props;
+
+static void sized_add(sized_props *sp, const char *name, long value)
+{
+    snprintf(sp->values[sp->n], sizeof(sp->values[sp->n]), "%ld", value);
+    sp->props[sp->n] = (gg_prop){name, sp->values[sp->n]};
+    sp->n++;
+}
+
+static void sized(const gg_kafka_sizing *s, gg_kafka_role role, sized_props *sp)
+{
+    sp->n = 0;
+    if (!s || role == GG_KAFKA_CHECK)
+        return;
+    /* Settings are bounded (record 1 MB, batch 10,000, 100 batches ahead): no overflow. */
+    long record = clamp(s->record_bytes, 1, 1L << 20), batch = clamp(s->batch, 1, 1000000);
+    long prefetch = clamp(s->prefetch, 1, 1000);
+    if (role == GG_KAFKA_CONSUMER) {
+        long ahead = prefetch * batch * record;
+        long fetch = clamp(ahead, MIN_MESSAGE_BYTES, MAX_FETCH_BYTES);
+        long per_partition = (prefetch < 4 ? prefetch : 4) * batch * record;
+        sized_add(sp, "queued.min.messages", clamp(prefetch * batch, 1, MAX_QUEUED_MSGS));
+        sized_add(sp, "queued.max.messages.kbytes",
+                  clamp((ahead + 1023) / 1024, 1, MAX_QUEUED_KBYTES));
+        sized_add(sp, "fetch.max.bytes", fetch);
+        sized_add(sp, "max.partition.fetch.bytes", clamp(per_partition, 1, fetch));
+        sized_add(sp, "message.max.bytes", fetch);
+    } else if (s->send_bytes > 0) {
+        long send_kb = (clamp(s->send_bytes, 1, 1L << 30) + 1023) / 1024;
+        sized_add(sp, "queue.buffering.max.kbytes",
+                  clamp(prefetch * send_kb, 1, MAX_PRODUCER_KBYTES));
+    }
+}
+
+rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, gg_kafka_role role,
+                                     const gg_prop *defaults, size_t ndefaults, gg_kafka_base *base,
+                                     char *err, size_t errlen)
 {
     rd_kafka_conf_t *rc = rd_kafka_conf_new();
+    sized_props sp;
+    sized(conf->sizing, role, &sp);
     /* Before anything else, so that even a failing rd_kafka_new() logs through gg_log. */
     rd_kafka_conf_set_log_cb(rc, log_cb);
     rd_kafka_conf_set_error_cb(rc, error_cb);
@@ -124,6 +177,9 @@ rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_prop *d
         goto fail;
     for (size_t i = 0; i < ndefaults; i++)
         if (conf_set(rc, defaults[i].name, defaults[i].value, err, errlen) < 0)
+            goto fail;
+    for (size_t i = 0; i < sp.n; i++)
+        if (conf_set(rc, sp.props[i].name, sp.props[i].value, err, errlen) < 0)
             goto fail;
     for (size_t i = 0; i < conf->nprops; i++)
         if (conf_set(rc, conf->props[i].name, conf->props[i].value, err, errlen) < 0)
@@ -154,7 +210,7 @@ int gg_kafka_conf_check(const gg_kafka_conf *conf, char *err, size_t errlen)
 {
     if (gg_kafka_conf_forbid_forced(conf, err, errlen) < 0)
         return -1;
-    rd_kafka_conf_t *rc = gg_kafka_conf_build(conf, NULL, 0, NULL, err, errlen);
+    rd_kafka_conf_t *rc = gg_kafka_conf_build(conf, GG_KAFKA_CHECK, NULL, 0, NULL, err, errlen);
     if (!rc)
         return -1;
     rd_kafka_conf_destroy(rc);

@@ -212,8 +212,9 @@ static rd_kafka_conf_t *consumer_conf(gg_kafka_consumer *c, const gg_kafka_conf 
     };
     if (gg_kafka_conf_forbid_forced(conf, err, errlen) < 0)
         return NULL;
-    rd_kafka_conf_t *rc = gg_kafka_conf_build(conf, defaults, sizeof(defaults) / sizeof(*defaults),
-                                              &c->base, err, errlen);
+    rd_kafka_conf_t *rc =
+        gg_kafka_conf_build(conf, GG_KAFKA_CONSUMER, defaults, sizeof(defaults) / sizeof(*defaults),
+                            &c->base, err, errlen);
     if (!rc)
         return NULL;
     rd_kafka_conf_set_rebalance_cb(rc, rebalance_cb);

@@ -27,12 +27,14 @@ int gg_kafka_base_last_error(gg_kafka_base *b, char *buf, size_t len, int64_t *a
 void gg_kafka_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Builds a configuration: brokers and client id from conf, then defaults, then conf->props,
- * with gg_log routing and base as opaque. Returns NULL with the offending property named in
- * err. */
-rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, const gg_prop *defaults,
-                                     size_t ndefaults, gg_kafka_base *base, char *err,
-                                     size_t errlen);
+typedef enum gg_kafka_role { GG_KAFKA_CHECK, GG_KAFKA_CONSUMER, GG_KAFKA_PRODUCER } gg_kafka_role;
+
+/* Builds a configuration: brokers and client id from conf, then defaults, then the queue bounds
+ * of conf->sizing for role, then conf->props, with gg_log routing and base as opaque. Returns
+ * NULL with the offending property named in err. */
+rd_kafka_conf_t *gg_kafka_conf_build(const gg_kafka_conf *conf, gg_kafka_role role,
+                                     const gg_prop *defaults, size_t ndefaults, gg_kafka_base *base,
+                                     char *err, size_t errlen);
 
 /* The consumer sets it false on every handle and refuses it among conf->props: turning it on
  * would commit messages nobody marked done. */

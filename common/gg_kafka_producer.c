@@ -164,8 +164,9 @@ gg_kafka_producer *gg_kafka_producer_new(const gg_kafka_conf *conf, gg_log *log,
         p->topic = strdup(conf->topic);
 
     char why[512];
-    rd_kafka_conf_t *rc = gg_kafka_conf_build(conf, defaults, sizeof(defaults) / sizeof(*defaults),
-                                              &p->base, err, errlen);
+    rd_kafka_conf_t *rc =
+        gg_kafka_conf_build(conf, GG_KAFKA_PRODUCER, defaults, sizeof(defaults) / sizeof(*defaults),
+                            &p->base, err, errlen);
     if (!rc)
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(rc, dr_msg_cb);

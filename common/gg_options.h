@@ -30,7 +30,23 @@ typedef struct gg_kafka_settings {
     char *brokers;
     char *topic;
     char *group;
+    long record_bytes;     /* typical record of the topic: librdkafka's queues are sized from it */
+    long prefetch_batches; /* poll batches the consumer keeps fetched ahead */
 } gg_kafka_settings;
+
+/* The head of the settings struct of every service that consumes the readings topic: its
+ * settings begin with these two members, in this order (each service asserts it), so that one
+ * validator, gg_conf_validate_kafka, serves them all. */
+typedef struct gg_kafka_service_settings {
+    gg_base_settings base;
+    gg_kafka_settings kafka;
+} gg_kafka_service_settings;
+
+/* The spec's validate of a service with Kafka (settings begins with gg_kafka_service_settings):
+ * the brokers and the pass-through properties as librdkafka takes them (gg_conf_check_kafka).
+ * In gg_conf_kafka.c, which only the services that link librdkafka pull in. */
+int gg_conf_validate_kafka(const void *settings, const gg_conf_props *kafka_props, char *why,
+                           size_t whylen);
 
 /* Table rows read better one option per line than in the formatter's layout. */
 // clang-format off
@@ -69,7 +85,12 @@ typedef struct gg_kafka_settings {
      "topic the station readings arrive on", 0, 0, gg_conf_check_nonempty, GG_CONF_REQUIRED},    \
     {"kafka-group", GG_CONF_STR, offsetof(type, field.group), group_def,                         \
      "consumer group; replicas in one group share the partitions", 0, 0, gg_conf_check_nonempty, \
-     GG_CONF_REQUIRED}
+     GG_CONF_REQUIRED},                                                                          \
+    {"kafka-record-bytes", GG_CONF_INT, offsetof(type, field.record_bytes), "512",              \
+     "typical size of one record of the topic; the consumer's fetch sizes and queue bounds are " \
+     "computed from it and the batch size", 64, 1048576, NULL, 0},                               \
+    {"kafka-prefetch-batches", GG_CONF_INT, offsetof(type, field.prefetch_batches), "10",       \
+     "batches the consumer keeps fetched ahead of the one in progress", 1, 100, NULL, 0}
 // clang-format on
 
 #endif

@@ -9,7 +9,9 @@
 4. a word count over alice_in_wonderland.txt: the first run (a Hive job, end to end with
    ?wait), then repeats of the same request answered from that job (one LISTSTATUS per
    directory of the input, no Hive job).
-Each submission runs "SELECT <n>" on Hive; the stand-in runs jobs one after another."""
+Each submission runs "SELECT <n>" on Hive; the stand-in runs jobs one after another.
+The service's VmRSS and VmHWM (/proc/PID/status) are printed once it is ready and idle, and at
+the end, whose VmHWM is its peak under all of the above."""
 import http.client
 import json
 import os
@@ -20,10 +22,14 @@ import time
 import urllib.parse
 import uuid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import procmem  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ROUNDS = int(os.environ.get("GG_BENCH_ROUNDS", "30"))
 REPEATS = int(os.environ.get("GG_BENCH_REPEATS", "200"))
 ADMIN = uuid.uuid4().hex
+USER = uuid.uuid4().hex  # word counts need the API token (or open access)
 RUN = uuid.uuid4().hex[:8]
 
 
@@ -80,7 +86,8 @@ def start_service(env, jobs_dir):
              GRIDGATE_WEBHCAT_URL=env["GRIDGATE_WEBHCAT_URL"],
              GRIDGATE_WEBHDFS_URL=env["GRIDGATE_WEBHDFS_URL"],
              GRIDGATE_HADOOP_USER=env["GRIDGATE_HADOOP_USER"], GRIDGATE_JOBS_DIR=jobs_dir,
-             GRIDGATE_ADMIN_TOKEN=ADMIN)
+             GRIDGATE_ADMIN_TOKEN=ADMIN, GRIDGATE_API_TOKEN=USER,
+             GRIDGATE_INPUT_ROOTS=os.path.join(os.path.dirname(jobs_dir), "text"))
     proc = subprocess.Popen([os.path.join(os.environ["GG_BIN_DIR"], "gridgate-analytics")], env=e,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -142,7 +149,7 @@ def wordcount(port, env):
     with open(os.path.join(ROOT, "tests", "demo-data", "alice_in_wonderland.txt"), "rb") as f:
         put(env["GRIDGATE_WEBHDFS_URL"], f"{d}/alice_in_wonderland.txt", f.read(),
             env["GRIDGATE_HADOOP_USER"])
-    c, h = Conn(port), {"Content-Type": "application/json"}
+    c, h = Conn(port), {"Content-Type": "application/json", "Authorization": f"Bearer {USER}"}
     req = json.dumps({"path": d, "words": ["alice", "queen"], "top": 10})
     first, st, _, body = c.call("POST", "/v1/wordcount?wait=600", req, h)
     assert st == 200 and json.loads(body)["state"] == "succeeded", body
@@ -163,10 +170,15 @@ def row(name, xs, base=None):
 def main():
     env = stack_env()
     proc, port = start_service(env, f"/tmp/gridgate-bench/{RUN}/jobs")
+    time.sleep(1)  # its first probes are done by then
+    mem_idle = procmem.line(proc.pid, "gridgate-analytics idle (ready)")
+    print(mem_idle, flush=True)
+    mem_end = None
     try:
         d_submit, d_status = direct(env, ROUNDS)
         s_submit, s_status, s_finished = through_service(port, ROUNDS)
         wc_first, wc_repeats = wordcount(port, env)
+        mem_end = procmem.line(proc.pid, "gridgate-analytics at the end (VmHWM: the peak)")
     finally:
         proc.terminate()
         proc.wait()
@@ -188,6 +200,8 @@ def main():
     print(f"\nfirst word count over alice_in_wonderland.txt, end to end with ?wait: "
           f"{wc_first:.2f} s (a Hive job on the stand-in)")
     print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
+    print(mem_idle)
+    print(mem_end)
 
 
 if __name__ == "__main__":

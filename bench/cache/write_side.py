@@ -11,7 +11,9 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "compare"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from benchlib import Service, free_port, stack_env, wait_for  # noqa: E402
+import procmem  # noqa: E402
 
 BASE = os.environ["GG_BASELINE_BIN"]
 CUR = os.environ["GG_CURRENT_BIN"]
@@ -82,7 +84,9 @@ def apply_rate(bin_dir, env, topic, count, tag, log_dir):
         t0, cpu0 = time.monotonic(), redis_cpu(env)
         wait_for(lambda: applied() >= count, 900, f"{count} applied readings")
         secs, cpu = time.monotonic() - t0, redis_cpu(env) - cpu0
-        return {"per_second": count / secs, "seconds": secs, "redis_ms_per_1000": cpu * 1e6 / count}
+        mem = procmem.status(s.proc.pid) or {}
+        return {"per_second": count / secs, "seconds": secs, "redis_ms_per_1000": cpu * 1e6 / count,
+                "rss_kb": mem.get("VmRSS"), "hwm_kb": mem.get("VmHWM")}
     finally:
         s.stop()
         drop_keys(env, prefix)
@@ -130,7 +134,8 @@ def main():
             print(f"{name} round {r + 1}: {a['per_second']:.0f} readings/s in {a['seconds']:.2f} s, "
                   f"Redis {a['redis_ms_per_1000']:.1f} ms CPU per 1000; visible "
                   f"{v.get('visible', '?')} p50 {v.get('p50_ms', '?')} ms p99 "
-                  f"{v.get('p99_ms', '?')} ms", flush=True)
+                  f"{v.get('p99_ms', '?')} ms; VmRSS {a['rss_kb'] / 1024:.1f} MiB, "
+                  f"VmHWM {a['hwm_kb'] / 1024:.1f} MiB after the topic", flush=True)
     print("\n| build | round | readings/s | Redis CPU ms per 1000 | visible p50 ms | visible p99 ms |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, r, a, v in rows:

@@ -37,7 +37,13 @@ static const gg_conf_opt cache_opts[] = {
 };
 #define CACHE_NOPTS (sizeof(cache_opts) / sizeof(cache_opts[0]))
 
-/* What the start would reject after the table: the Kafka properties, as librdkafka takes them. */
+/* gg_conf_validate_kafka finds the Kafka settings where gg_kafka_service_settings has them. */
+_Static_assert(offsetof(cache_settings, base) == offsetof(gg_kafka_service_settings, base) &&
+                   offsetof(cache_settings, kafka) == offsetof(gg_kafka_service_settings, kafka),
+               "cache_settings must begin with gg_kafka_service_settings");
+
+/* What the start would reject after the table: the stream cap against the connection limit,
+ * then the Kafka properties, as librdkafka takes them. */
 static int cache_validate(const void *settings, const gg_conf_props *props, char *why, size_t len)
 {
     const cache_settings *cfg = settings;
@@ -49,7 +55,7 @@ static int cache_validate(const void *settings, const gg_conf_props *props, char
                  cfg->stream_max, cfg->base.max_connections);
         return -1;
     }
-    return gg_conf_check_kafka(cfg->kafka.brokers, props, why, len);
+    return gg_conf_validate_kafka(settings, props, why, len);
 }
 
 const gg_conf_spec cache_spec = {

@@ -206,6 +206,10 @@ cache_feed *cache_feed_new(cache_ctx *ctx, const cache_feed_conf *conf, char *er
         props[np++] = ctx->kafka_props.items[i];
     for (size_t i = 0; i < conf->nextra; i++)
         props[np++] = conf->extra[i];
+    /* Poll batches, a few of them fetched ahead (gg_kafka_sizing). */
+    const gg_kafka_sizing sizing = {.record_bytes = ctx->cfg.kafka.record_bytes,
+                                    .batch = FEED_POLL_MAX,
+                                    .prefetch = ctx->cfg.kafka.prefetch_batches};
     gg_kafka_conf kconf = {
         .brokers = ctx->cfg.kafka.brokers,
         .group_id = conf->group,
@@ -213,6 +217,7 @@ cache_feed *cache_feed_new(cache_ctx *ctx, const cache_feed_conf *conf, char *er
         .client_id = "gridgate-cache",
         .props = props,
         .nprops = np,
+        .sizing = &sizing,
     };
     f->writer = cache_writer_new(ctx);
     if (!f->writer) {

@@ -12,13 +12,77 @@
 #include "cache_redis.h"
 #include "cache_script.h"
 
+/* EVALSHA, the digest, the key count, four keys, the recent size and the channel. */
+#define GROUP_FIXED 9
+
+/* Working arrays of one batch, kept from batch to batch: a poll batch is at most a few hundred
+ * readings, and allocating them anew for every batch and station group only churned the heap.
+ * They grow to the largest batch seen and are freed with the writer. */
+typedef struct writer_scratch {
+    size_t cap;        /* readings each array has room for */
+    bool *refused;     /* [cap] the station cap refuses reading i */
+    const char **ids;  /* [cap] station ids of the valid readings, for the admission */
+    bool *sub;         /* [cap] the admission's verdict on ids */
+    size_t *idx;       /* [cap + 1] the order of the readings sent */
+    size_t *tmp;       /* [cap + 1] merge space of that order */
+    size_t *starts;    /* [cap + 2] where each station group starts in idx */
+    const char **argv; /* [GROUP_FIXED + 4 * cap] one group's script call */
+    size_t *lens;      /* [GROUP_FIXED + 4 * cap] */
+    char (*us)[24];    /* [cap] created_at of a group's readings, as text */
+} writer_scratch;
+
 struct cache_writer {
     const cache_ctx *ctx;
     redisContext *c;
     char sha[CACHE_SHA_LEN];
     char size[24]; /* GRIDGATE_RECENT_SIZE as text, an argument of every call */
     cache_admit *admit;
+    writer_scratch s;
 };
+
+static void scratch_free(writer_scratch *s)
+{
+    free(s->refused);
+    free(s->ids);
+    free(s->sub);
+    free(s->idx);
+    free(s->tmp);
+    free(s->starts);
+    free(s->argv);
+    free(s->lens);
+    free(s->us);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Grows every array to room for n readings; 0, or -1 out of memory (the arrays it did grow
+ * stay, larger, and cap keeps its old value, so a later call grows them again). */
+static int scratch_reserve(writer_scratch *s, size_t n)
+{
+    if (n <= s->cap)
+        return 0;
+    size_t cap = s->cap ? s->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    void *p;
+#define GROW(field, count)                                                                         \
+    do {                                                                                           \
+        if (!(p = realloc(s->field, (count) * sizeof(*s->field))))                                 \
+            return -1;                                                                             \
+        s->field = p;                                                                              \
+    } while (0)
+    GROW(refused, cap);
+    GROW(ids, cap);
+    GROW(sub, cap);
+    GROW(idx, cap + 1);
+    GROW(tmp, cap + 1);
+    GROW(starts, cap + 2);
+    GROW(argv, GROUP_FIXED + 4 * cap);
+    GROW(lens, GROUP_FIXED + 4 * cap);
+    GROW(us, cap);
+#undef GROW
+    s->cap = cap;
+    return 0;
+}
 
 cache_writer *cache_writer_new(const cache_ctx *ctx)
 {
@@ -40,6 +104,7 @@ void cache_writer_free(cache_writer *w)
         return;
     redisFree(w->c);
     cache_admit_free(w->admit);
+    scratch_free(&w->s);
     free(w);
 }
 
@@ -95,52 +160,35 @@ static void merge_sort(const cache_item *items, size_t *idx, size_t *tmp, size_t
     memcpy(idx, tmp, n * sizeof(*idx));
 }
 
-static int order_batch(const cache_item *items, size_t n, const bool *refused, batch_order *o)
+/* In the writer's scratch arrays, which hold n readings (scratch_reserve). */
+static void order_batch(writer_scratch *s, const cache_item *items, size_t n, batch_order *o)
 {
     memset(o, 0, sizeof(*o));
-    o->idx = calloc(n + 1, sizeof(*o->idx));
-    o->starts = calloc(n + 2, sizeof(*o->starts));
-    size_t *tmp = calloc(n + 1, sizeof(*tmp));
-    if (!o->idx || !o->starts || !tmp) {
-        free(tmp);
-        return -1;
-    }
+    o->idx = s->idx;
+    o->starts = s->starts;
     for (size_t i = 0; i < n; i++)
-        if (items[i].doclen && !refused[i])
+        if (items[i].doclen && !s->refused[i])
             o->idx[o->n++] = i;
-    merge_sort(items, o->idx, tmp, o->n);
-    free(tmp);
+    merge_sort(items, o->idx, s->tmp, o->n);
     for (size_t k = 0; k < o->n; k++)
         if (k == 0 ||
             strcmp(items[o->idx[k]].rec.station_id, items[o->idx[k - 1]].rec.station_id) != 0)
             o->starts[o->groups++] = k;
     o->starts[o->groups] = o->n;
-    return 0;
 }
 
-static void order_free(batch_order *o)
-{
-    free(o->idx);
-    free(o->starts);
-}
-
-/* EVALSHA, the digest, the key count, four keys, the recent size and the channel. */
-#define GROUP_FIXED 9
-
-/* Appends the script call of group g and the SADD of its station to the index. */
-static int append_group(cache_writer *w, const cache_item *items, const batch_order *o, size_t g)
+/* Appends the script call of group g and the SADD of its station to the index, its arguments
+ * in the writer's scratch arrays (a group has at most the batch's readings). */
+static void append_group(cache_writer *w, const cache_item *items, const batch_order *o, size_t g)
 {
     const char *prefix = w->ctx->cfg.redis_prefix;
     size_t from = o->starts[g], count = o->starts[g + 1] - from;
     const char *station = items[o->idx[from]].rec.station_id;
-    size_t argc = GROUP_FIXED + 4 * count, a = 0;
-    const char **argv = calloc(argc, sizeof(*argv));
-    size_t *lens = calloc(argc, sizeof(*lens));
-    char(*us)[24] = calloc(count, sizeof(*us));
+    size_t a = 0;
+    const char **argv = w->s.argv;
+    size_t *lens = w->s.lens;
+    char(*us)[24] = w->s.us;
     char keys[4][CACHE_KEY_MAX];
-    int rc = -1;
-    if (!argv || !lens || !us)
-        goto done;
 #define ARG(p, l) (argv[a] = (p), lens[a++] = (l))
     ARG("EVALSHA", 7);
     ARG(w->sha, CACHE_SHA_LEN - 1);
@@ -164,12 +212,6 @@ static int append_group(cache_writer *w, const cache_item *items, const batch_or
     const char *sadd[] = {"SADD", w->ctx->index_key, station};
     size_t slens[] = {4, strlen(w->ctx->index_key), strlen(station)};
     redisAppendCommandArgv(w->c, 3, sadd, slens);
-    rc = 0;
-done:
-    free(argv);
-    free(lens);
-    free(us);
-    return rc;
 }
 
 /* Checks one script reply for a group of count readings; counts their outcomes. */
@@ -194,13 +236,8 @@ static bool script_outcome(const redisReply *r, size_t count, cache_apply_result
 static int round_trip(cache_writer *w, const cache_item *items, const batch_order *o,
                       cache_apply_result *res, char *err, size_t errlen)
 {
-    for (size_t g = 0; g < o->groups; g++) {
-        if (append_group(w, items, o, g) != 0) {
-            snprintf(err, errlen, "out of memory");
-            drop(w); /* what was queued must not be sent half */
-            return -1;
-        }
-    }
+    for (size_t g = 0; g < o->groups; g++)
+        append_group(w, items, o, g);
     cache_apply_result got = {0};
     bool noscript = false, failed = false;
     for (size_t i = 0; i < o->groups * 2; i++) {
@@ -235,16 +272,11 @@ static int round_trip(cache_writer *w, const cache_item *items, const batch_orde
 }
 
 /* Which of the batch's readings the station cap refuses (cache_admit.h); -1 when Redis failed. */
-static long admit(cache_writer *w, const cache_item *items, size_t n, bool *refused, char *err,
-                  size_t errlen)
+static long admit(cache_writer *w, const cache_item *items, size_t n, char *err, size_t errlen)
 {
-    const char **ids = calloc(n, sizeof(*ids));
-    bool *sub = calloc(n, sizeof(*sub));
-    long rc = -1;
-    if (!ids || !sub) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
+    const char **ids = w->s.ids;
+    bool *sub = w->s.sub, *refused = w->s.refused;
+    long rc;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (items[i].doclen)
@@ -252,17 +284,14 @@ static long admit(cache_writer *w, const cache_item *items, size_t n, bool *refu
     rc = cache_admit_check(w->admit, w->c, w->ctx->index_key, ids, m, sub, err, errlen);
     if (rc < 0) {
         drop(w); /* replies may be left unread */
-        goto done;
+        return rc;
     }
     for (size_t i = 0, k = 0; i < n; i++)
         refused[i] = items[i].doclen ? sub[k++] : false;
-done:
-    free(ids);
-    free(sub);
     return rc;
 }
 
-static int apply_admitted(cache_writer *w, const cache_item *items, size_t n, const bool *refused,
+static int apply_admitted(cache_writer *w, const cache_item *items, size_t n,
                           cache_apply_result *res, char *err, size_t errlen);
 
 int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache_apply_result *res,
@@ -276,44 +305,33 @@ int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache
         return 0;
     if (!w->c && writer_connect(w, err, errlen) != 0)
         return -1;
-    bool *refused = calloc(n, sizeof(*refused));
-    long nrefused = refused ? admit(w, items, n, refused, err, errlen) : -1;
-    if (nrefused < 0) {
-        if (!refused)
-            snprintf(err, errlen, "out of memory");
-        free(refused);
+    if (scratch_reserve(&w->s, n) != 0) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
+    long nrefused = admit(w, items, n, err, errlen);
+    if (nrefused < 0)
+        return -1;
     res->refused = (size_t)nrefused;
-    int rc = apply_admitted(w, items, n, refused, res, err, errlen);
-    free(refused);
-    return rc;
+    return apply_admitted(w, items, n, res, err, errlen);
 }
 
-static int apply_admitted(cache_writer *w, const cache_item *items, size_t n, const bool *refused,
+static int apply_admitted(cache_writer *w, const cache_item *items, size_t n,
                           cache_apply_result *res, char *err, size_t errlen)
 {
     batch_order o;
-    int rc = -1;
-    if (order_batch(items, n, refused, &o) != 0) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
+    order_batch(&w->s, items, n, &o);
     /* A restarted server forgets the script: load it again and resend the (idempotent) batch.
      * Twice in a row would mean something flushes scripts continually. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        rc = round_trip(w, items, &o, res, err, errlen);
+        int rc = round_trip(w, items, &o, res, err, errlen);
         if (rc <= 0)
-            goto done;
+            return rc;
         if (cache_script_load(w->c, w->sha, err, errlen) != 0) {
             drop(w);
-            rc = -1;
-            goto done;
+            return -1;
         }
     }
     snprintf(err, errlen, "the update script disappears from redis again and again");
-    rc = -1;
-done:
-    order_free(&o);
-    return rc;
+    return -1;
 }

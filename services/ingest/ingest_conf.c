@@ -56,13 +56,11 @@ static const gg_conf_opt ingest_opts[] = {
 // clang-format on
 #define INGEST_NOPTS (sizeof(ingest_opts) / sizeof(ingest_opts[0]))
 
-/* What the start would reject after the table: the Kafka properties, as librdkafka takes them. */
-static int ingest_validate(const void *settings, const gg_conf_props *props, char *why, size_t len)
-{
-    const ingest_settings *cfg = settings;
-    return gg_conf_check_kafka(cfg->kafka.brokers, props, why, len);
-}
+/* gg_conf_validate_kafka finds the Kafka settings where gg_kafka_service_settings has them. */
+_Static_assert(offsetof(ingest_settings, base) == offsetof(gg_kafka_service_settings, base) &&
+                   offsetof(ingest_settings, kafka) == offsetof(gg_kafka_service_settings, kafka),
+               "ingest_settings must begin with gg_kafka_service_settings");
 
 const gg_conf_spec ingest_spec = {
     "gridgate-ingest", "Consumes station readings from Kafka and stores them in MongoDB.",
-    ingest_opts, INGEST_NOPTS, ingest_validate};
+    ingest_opts, INGEST_NOPTS, gg_conf_validate_kafka};

@@ -409,6 +409,10 @@ int ingest_pipeline_init(ingest_ctx *ctx, char *err, size_t errlen)
         return -1;
     }
     p->filling = &p->batches[0];
+    /* Batches of the bulk writes, a few of them fetched ahead (gg_kafka_sizing). */
+    const gg_kafka_sizing sizing = {.record_bytes = ctx->cfg.kafka.record_bytes,
+                                    .batch = ctx->cfg.batch_size,
+                                    .prefetch = ctx->cfg.kafka.prefetch_batches};
     gg_kafka_conf kconf = {
         .brokers = ctx->cfg.kafka.brokers,
         .group_id = ctx->cfg.kafka.group,
@@ -416,6 +420,7 @@ int ingest_pipeline_init(ingest_ctx *ctx, char *err, size_t errlen)
         .client_id = "gridgate-ingest",
         .props = ctx->kafka_props.items,
         .nprops = ctx->kafka_props.count,
+        .sizing = &sizing,
     };
     p->consumer = gg_kafka_consumer_new(&kconf, &ctx->svc.log, on_revoke, ctx, err, errlen);
     return p->consumer ? 0 : -1;

@@ -36,12 +36,21 @@ static int ingest_setup(void *ud)
         gg_error(&ctx->svc.log, "bad MongoDB settings", "{s:s}", "error", err);
         return -1;
     }
+    /* The producer sends a request body's readings (POST /v1/readings) or a batch's dead
+     * letters at once; a few such sends may wait on the broker together (gg_kafka_sizing). */
+    const gg_kafka_sizing sizing = {
+        .record_bytes = ctx->cfg.kafka.record_bytes,
+        .batch = ctx->cfg.batch_size,
+        .prefetch = ctx->cfg.kafka.prefetch_batches,
+        .send_bytes = ctx->cfg.base.max_body + ctx->cfg.batch_size * ctx->cfg.kafka.record_bytes,
+    };
     gg_kafka_conf kconf = {
         .brokers = ctx->cfg.kafka.brokers,
         .topic = ctx->cfg.kafka.topic,
         .client_id = "gridgate-ingest",
         .props = ctx->kafka_props.items,
         .nprops = ctx->kafka_props.count,
+        .sizing = &sizing,
     };
     ctx->producer = gg_kafka_producer_new(&kconf, &ctx->svc.log, NULL, NULL, err, sizeof(err));
     if (!ctx->producer || ingest_pipeline_init(ctx, err, sizeof(err)) != 0) {

@@ -103,8 +103,16 @@ def _probe_path(container, probe):
     return ((container.get(probe) or {}).get("httpGet") or {}).get("path")
 
 
-def _check_container(where, c, port):
+# Environment a service's container must set (docker_rules.RUNTIME_ENV says why).
+CONTAINER_ENV = {"ingest": {"MONGOC_DISABLE_SHM": "1"}}
+
+
+def _check_container(where, c, port, comp=None):
     problems = []
+    env = {e.get("name"): e.get("value") for e in c.get("env") or []}
+    for name, value in CONTAINER_ENV.get(comp, {}).items():
+        if env.get(name) != value:
+            problems.append("%s: env %s is not %r" % (where, name, value))
     sc = c.get("securityContext") or {}
     if sc.get("readOnlyRootFilesystem") is not True:
         problems.append("%s: readOnlyRootFilesystem is not true" % where)
@@ -149,7 +157,7 @@ def check_deployments(docs):
             problems.append("%s: mounts a service account token it never uses" % name_of(d))
         for c in pod.get("containers") or []:
             where = "%s container %s" % (name_of(d), c.get("name"))
-            problems += _check_container(where, c, SERVICES.get(comp, 0))
+            problems += _check_container(where, c, SERVICES.get(comp, 0), comp)
     return problems
 
 
@@ -455,7 +463,8 @@ def setting_names(docs, comp):
     for d in of_kind(docs, "Deployment"):
         if component_of(d) == comp:
             for c in d["spec"]["template"]["spec"]["containers"]:
-                names |= {e["name"] for e in c.get("env") or []}
+                names |= {e["name"] for e in c.get("env") or []
+                          if e["name"].startswith("GRIDGATE_")}
     return names
 
 

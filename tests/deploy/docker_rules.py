@@ -16,6 +16,9 @@ import subprocess
 SERVICES = {"ingest": 8081, "cache": 8082, "analytics": 8083}
 # Runtime packages that are no shared library of the binary but that the images need anyway.
 RUNTIME_EXTRAS = {"ca-certificates"}
+# Environment a service's runtime stage must set: libmongoc otherwise keeps its counters in a
+# file in /dev/shm and warns at every start that finds a stale one.
+RUNTIME_ENV = {"ingest": {"MONGOC_DISABLE_SHM": "1"}}
 BUILD_ONLY = re.compile(r"(-dev|^gcc|^g\+\+|^clang|^cmake|^make|^build-essential|^curl|^wget)$")
 
 
@@ -102,6 +105,11 @@ def check_dockerfile(text, service):
         problems.append("ENTRYPOINT is %r, expected the exec form of the binary" % entry)
     if str(port) not in " ".join(body.get("EXPOSE", [])).split():
         problems.append("runtime stage does not EXPOSE %d" % port)
+    env = dict(tok.split("=", 1) for arg in body.get("ENV", []) for tok in shlex.split(arg)
+               if "=" in tok)
+    for name, value in RUNTIME_ENV.get(service, {}).items():
+        if env.get(name) != value:
+            problems.append("runtime stage does not set ENV %s=%s" % (name, value))
     for p in apt_packages(run):
         if BUILD_ONLY.search(p):
             problems.append("runtime stage installs the build-time or tool package %s" % p)

@@ -413,6 +413,19 @@ def test_image_rule_breaks_are_caught():
     assert "multi-stage" in docker_rules.check_dockerfile(one_stage, "cache")[0]
 
 
+def test_ingest_without_mongoc_shm_is_caught(rendered):
+    """libmongoc keeps its counters in a file in /dev/shm, and warns at every start that finds a
+    stale one (a restarted container, a pod's shared /dev/shm): the ingest image and the chart's
+    ingest container turn that off."""
+    text = read("docker/Dockerfile.ingest")
+    broken = "\n".join(line for line in text.splitlines() if "MONGOC_DISABLE_SHM" not in line)
+    assert any("MONGOC_DISABLE_SHM" in p for p in docker_rules.check_dockerfile(broken, "ingest"))
+    docs = copy.deepcopy(rendered["default"])
+    c = container(docs, "ingest")
+    c["env"] = [e for e in c.get("env") or [] if e["name"] != "MONGOC_DISABLE_SHM"]
+    assert any("MONGOC_DISABLE_SHM" in p for p in chart_rules.check_deployments(docs))
+
+
 def test_parse_joins_continuations_and_skips_comments():
     text = "FROM debian:12 AS build\n# note\nRUN a \\\n    # inner\n    && b\nUSER 1:1\n"
     assert docker_rules.parse_dockerfile(text) == [

@@ -33,6 +33,48 @@ static void test_bad_property_is_named(void **state)
     assert_non_null(strstr(err, "group"));
 }
 
+/* The value librdkafka has for name on the handle rk. */
+static void expect_conf(rd_kafka_t *rk, const char *name, const char *want)
+{
+    char got[64] = "";
+    size_t len = sizeof(got);
+    assert_int_equal(rd_kafka_conf_get(rd_kafka_conf(rk), name, got, &len), RD_KAFKA_CONF_OK);
+    assert_string_equal(got, want);
+}
+
+/* The queues are sized from the record, the batch and the batches ahead, not left at
+ * librdkafka's defaults (a 64 MB prefetch, a 1 GB producer queue); a pass-through property
+ * still wins over the computed one. */
+static void test_queues_sized(void **state)
+{
+    suite *s = *state;
+    const gg_kafka_sizing sizing = {
+        .record_bytes = 512, .batch = 500, .prefetch = 4, .send_bytes = 1 << 20};
+    gg_prop props[] = {{"max.partition.fetch.bytes", "100000"}};
+    gg_kafka_conf conf = {.brokers = s->brokers,
+                          .group_id = "g-sized",
+                          .topic = "t-sized",
+                          .props = props,
+                          .nprops = 1,
+                          .sizing = &sizing};
+    char err[512] = "";
+    gg_kafka_consumer *c = gg_kafka_consumer_new(&conf, &s->log, NULL, NULL, err, sizeof(err));
+    if (!c)
+        fail_msg("consumer: %s", err);
+    rd_kafka_t *rk = gg_kafka_consumer_handle(c);
+    expect_conf(rk, "queued.min.messages", "2000");         /* 4 batches of 500 */
+    expect_conf(rk, "queued.max.messages.kbytes", "1000");  /* the same at 512 bytes each */
+    expect_conf(rk, "fetch.max.bytes", "1024000");          /* one response may refill the queue */
+    expect_conf(rk, "max.partition.fetch.bytes", "100000"); /* the pass-through property */
+    gg_kafka_consumer_close(c);
+
+    gg_kafka_producer *p = gg_kafka_producer_new(&conf, &s->log, NULL, NULL, err, sizeof(err));
+    if (!p)
+        fail_msg("producer: %s", err);
+    expect_conf(gg_kafka_producer_handle(p), "queue.buffering.max.kbytes", "4096");
+    gg_kafka_producer_destroy(p);
+}
+
 /* ---- probe and producer ------------------------------------------------------------------- */
 
 static gg_kafka_producer *dead_producer(gg_log *log)
@@ -211,8 +253,11 @@ static void test_send_batch_and_async(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_property_is_named), cmocka_unit_test(test_probe),
-        cmocka_unit_test(test_send_sync_times_out),   cmocka_unit_test(test_send_sync_concurrent),
+        cmocka_unit_test(test_bad_property_is_named),
+        cmocka_unit_test(test_queues_sized),
+        cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_send_sync_times_out),
+        cmocka_unit_test(test_send_sync_concurrent),
         cmocka_unit_test(test_send_batch_and_async),
     };
     return cmocka_run_group_tests(tests, suite_setup, suite_teardown);

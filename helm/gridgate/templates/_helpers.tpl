@@ -135,6 +135,8 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
 {{- $_ := set $env "GRIDGATE_KAFKA_BROKERS" $c.kafka.brokers }}
 {{- $_ = set $env "GRIDGATE_KAFKA_TOPIC" $c.kafka.topic }}
 {{- $_ = set $env "GRIDGATE_KAFKA_GROUP" .svc.kafkaGroup }}
+{{- with $c.kafka.recordBytes }}{{ $_ := set $env "GRIDGATE_KAFKA_RECORD_BYTES" . }}{{ end }}
+{{- with $c.kafka.prefetchBatches }}{{ $_ := set $env "GRIDGATE_KAFKA_PREFETCH_BATCHES" . }}{{ end }}
 {{- range $k, $v := $c.kafka.props }}
 {{- $_ = set $env (printf "GRIDGATE_KAFKA_PROP_%s" $k) $v }}
 {{- end }}
