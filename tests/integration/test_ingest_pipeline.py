@@ -2,8 +2,10 @@
 readings, 500 resends of some of them and hundreds of malformed messages of every rejection kind
 go in; exactly 3,000 typed documents come out, every malformed message is on the dead-letter
 topic with its reason and origin, and the service is still up."""
+import collections
 import os
 import random
+import signal
 import uuid
 
 from conftest import SOURCE_DIR, wait_for
@@ -150,4 +152,33 @@ def test_sample_resends_and_malformed(harness):
     assert s.proc.poll() is None
     assert s.get("/healthz")[0] == 200 and s.ready()
     assert c["store_retries"] == 0
+    assert s.stop() == 0
+
+
+def test_kill_after_dead_letters_does_not_repeat_them(harness):
+    """A dead letter and the offset of the message it copies become visible together: a process
+    killed right after dead-lettering, before the consumer's periodic commit (made ten minutes
+    long here, so the window is certain), leaves nothing for its successor to dead-letter again.
+    The dead-letter topic is read as its readers must read it, read_committed."""
+    h = harness(GRIDGATE_BATCH_SIZE=50, GRIDGATE_MAX_MESSAGE_BYTES=MAX_BYTES)
+    good = sample()[:200]
+    bad = [(f"bad-{i}", f"not json {i}") for i in range(20)]
+    mixed = good + bad
+    random.Random(2).shuffle(mixed)
+    h.produce(mixed)
+    total = len(mixed)
+
+    s = h.start(**{"GRIDGATE_KAFKA_PROP_auto.commit.interval.ms": 600000})
+    wait_for(lambda: s.settled() == total, timeout=60, what="every message settled")
+    assert s.counters()["dead_lettered"] == len(bad)
+    s.proc.send_signal(signal.SIGKILL)
+    assert s.stop() == -signal.SIGKILL
+
+    s = h.start()
+    wait_for(lambda: (lambda c: c["committed"] == c["end"] == total)(h.committed()),
+             timeout=60, what="every offset committed after the restart")
+    dead = collections.Counter(bytes.fromhex(d["kx"]).decode() for d in h.dead_letters())
+    assert dead == collections.Counter(k for k, _ in bad), \
+        f"dead-lettered more than once: {sorted(k for k, n in dead.items() if n > 1)}"
+    assert len(h.ids()) == len(good)  # the replayed readings were absorbed by their _id
     assert s.stop() == 0
