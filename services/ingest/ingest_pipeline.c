@@ -1,8 +1,10 @@
 /* ingest_pipeline: the consumer thread. It takes messages from the readings topic into a
  * batch, and when the batch is full or its linger time is up, settles it: readings into the
  * store in one unordered bulk write (run by the writer thread while the next batch fills),
- * rejected messages onto the dead-letter topic. Offsets are marked done only for a settled
- * batch, and batches are settled in order, so a crash replays rather than loses.
+ * rejected messages onto the dead-letter topic. Offsets are committed only for a settled
+ * batch (with kafka transactions, in the transaction that also commits the batch's dead
+ * letters; otherwise marked done for the consumer to commit), and batches are settled in
+ * order, so a crash replays rather than loses.
  *
  * When the store (or Kafka, for dead letters) fails, the batch is held and retried with capped
  * exponential backoff while consumption is paused, so memory stays bounded by two batches; the
