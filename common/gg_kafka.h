@@ -21,8 +21,8 @@
  * librdkafka's own log lines go through gg_log, with matching levels.
  *
  * Threads:
- *   - gg_kafka_consumer_poll() and _close() belong to one thread, the poll thread. The revoke
- *     hook and the statistics parsing run on it, inside those calls.
+ *   - gg_kafka_consumer_poll(), _serve() and _close() belong to one thread, the poll thread. The
+ * revoke hook and the statistics parsing run on it, inside those calls.
  *   - gg_kafka_consumer_done(), _commit(), _pause(), _resume(), _paused(), _assignment_json(),
  *     _lag_json(), _total_lag() and _last_error() may be called from any thread.
  *   - Every gg_kafka_producer_* call may come from any thread, except _destroy(), which must be
@@ -95,6 +95,12 @@ gg_kafka_consumer *gg_kafka_consumer_new(const gg_kafka_conf *conf, gg_log *log,
  * inside this call. */
 size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, size_t max,
                               int timeout_ms);
+
+/* Serves the consumer's callbacks (rebalances, statistics, errors) for up to timeout_ms without
+ * taking a message, for a caller with no room for one: the group must still be able to take
+ * partitions away, and a replaced member to rejoin. A message that arrives anyway is put back
+ * and comes again. */
+void gg_kafka_consumer_serve(gg_kafka_consumer *c, int timeout_ms);
 
 /* Marks msg, and with it everything before it in its partition, done: its offset + 1 becomes
  * eligible for commit. A mark below an earlier one of the same partition is ignored, so the

@@ -267,15 +267,19 @@ static int due(const ingest_ctx *ctx)
 }
 
 /* Waits out one backoff delay while still serving the consumer: rebalances run inside its polls
- * (a paused consumer hands out no messages). */
+ * (a paused consumer hands out no messages). Also with a full batch in hand: a member the group
+ * dropped (its session timed out while the broker was away) must get its partitions revoked and
+ * rejoin, or its transactions are refused for good as coming from an unknown member. */
 static void backoff_wait(ingest_ctx *ctx)
 {
     ingest_pipeline *p = &ctx->pipe;
     int64_t until = gg_time_mono_ms() + gg_backoff_next(&p->backoff);
     for (int64_t left; !stopping(p) && (left = until - gg_time_mono_ms()) > 0;) {
         int step = left > INGEST_IDLE_POLL_MS ? INGEST_IDLE_POLL_MS : (int)left;
-        if (!take_one(ctx, step) && p->filling->n == p->filling->cap)
-            sleep_ms(step);
+        if (p->filling->n == p->filling->cap)
+            gg_kafka_consumer_serve(p->consumer, step);
+        else
+            take_one(ctx, step);
     }
 }
 
