@@ -31,6 +31,7 @@ static const char *const known_settings[] = {
     /* ingest */
     "mongo-uri", "mongo-db", "mongo-collection", "mongo-write-concern", "mongo-write-timeout-ms",
     "batch-size", "batch-linger-ms", "max-message-bytes", "retry-max-ms", "dlq-topic", "api-token",
+    "kafka-transactions",
     /* cache */
     "redis-url", "redis-timeout-ms", "redis-prefix", "recent-size", "max-stations", "rebuild",
     "stream-max", "stream-queue", "stream-heartbeat-s",

@@ -15,17 +15,22 @@
  * delivery callback; gg_kafka_producer_send_sync() and _send_batch() block until Kafka has
  * acknowledged, so an HTTP endpoint can answer 202 only for data that is really stored.
  *
+ * Transactions: gg_kafka_txn commits produced records together with a consumer's offsets
+ * (exactly-once towards read_committed readers), fenced by the consumer's group generation.
+ *
  * librdkafka's own log lines go through gg_log, with matching levels.
  *
  * Threads:
- *   - gg_kafka_consumer_poll() and _close() belong to one thread, the poll thread. The revoke
- *     hook and the statistics parsing run on it, inside those calls.
+ *   - gg_kafka_consumer_poll(), _serve() and _close() belong to one thread, the poll thread. The
+ * revoke hook and the statistics parsing run on it, inside those calls.
  *   - gg_kafka_consumer_done(), _commit(), _pause(), _resume(), _paused(), _assignment_json(),
  *     _lag_json(), _total_lag() and _last_error() may be called from any thread.
  *   - Every gg_kafka_producer_* call may come from any thread, except _destroy(), which must be
  *     the last call. The delivery callback runs on the producer's poller thread or on a thread
  *     inside gg_kafka_producer_flush()/_destroy(): it must be thread-safe and must not call
  *     _send_sync()/_send_batch(), which would wait for itself.
+ *   - gg_kafka_txn_* calls belong to one thread, which may be the consumer's poll thread (also
+ *     inside the revoke hook).
  *   - gg_kafka_probe() may be called from any thread on either kind of handle. */
 #ifndef GG_KAFKA_H
 #define GG_KAFKA_H
@@ -115,6 +120,12 @@ gg_kafka_consumer *gg_kafka_consumer_new(const gg_kafka_conf *conf, gg_log *log,
  * inside this call. */
 size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, size_t max,
                               int timeout_ms);
+
+/* Serves the consumer's callbacks (rebalances, statistics, errors) for up to timeout_ms without
+ * taking a message, for a caller with no room for one: the group must still be able to take
+ * partitions away, and a replaced member to rejoin. A message that arrives anyway is put back
+ * and comes again. */
+void gg_kafka_consumer_serve(gg_kafka_consumer *c, int timeout_ms);
 
 /* Marks msg, and with it everything before it in its partition, done: its offset + 1 becomes
  * eligible for commit. A mark below an earlier one of the same partition is ignored, so the
@@ -207,6 +218,49 @@ rd_kafka_t *gg_kafka_producer_handle(gg_kafka_producer *p);
 /* Fails whatever is still queued (delivery reports with a purge error), then frees the
  * producer. Call gg_kafka_producer_flush() first to give queued messages their chance. */
 void gg_kafka_producer_destroy(gg_kafka_producer *p);
+
+/* ---- transactions -------------------------------------------------------------------------- */
+
+/* A transactional producer that commits records together with a consumer's offsets: both become
+ * visible to read_committed readers at once, or neither does. It belongs to one thread (the
+ * consumer's poll thread); its records must not be sent through any other producer call. */
+typedef struct gg_kafka_txn gg_kafka_txn;
+
+typedef enum gg_kafka_txn_result {
+    GG_KAFKA_TXN_COMMITTED, /* the records and the offsets are committed */
+    GG_KAFKA_TXN_ABORTED,   /* neither is: the caller may try again */
+    /* The commit was asked for and its outcome is not known: the records and the offsets are
+     * either both committed or both not. The consumer's committed offsets tell which. */
+    GG_KAFKA_TXN_UNKNOWN
+} gg_kafka_txn_result;
+
+/* transactional_id must be unique among the producers writing to the cluster at a time (two
+ * sharing one fence each other). conf's strings and props must outlive the producer: after a
+ * fatal error it is made again from them. Defaults as gg_kafka_producer_new(), plus
+ * transaction.timeout.ms=15000; conf->props may override that, not the id. NULL with the cause
+ * in err when a property is refused. */
+gg_kafka_txn *gg_kafka_txn_new(const gg_kafka_conf *conf, const char *transactional_id, gg_log *log,
+                               char *err, size_t errlen);
+
+/* One transaction: sends the n records (each record's err tells its own outcome, as in
+ * gg_kafka_producer_send_batch(); a record refused makes the transaction abort), adds offsets
+ * (the next offset to read per partition; NULL or empty: none) with consumer's group metadata,
+ * and commits, within timeout_ms in all. The group metadata fences a consumer that the group
+ * has replaced (the transaction aborts then). Errors are described in err. */
+gg_kafka_txn_result gg_kafka_txn_commit(gg_kafka_txn *t, gg_kafka_record *recs, size_t n,
+                                        const rd_kafka_topic_partition_list_t *offsets,
+                                        gg_kafka_consumer *consumer, int timeout_ms, char *err,
+                                        size_t errlen);
+
+/* Makes the producer ready for transactions (init_transactions), if it is not: that also
+ * settles, one way or the other, a transaction that an earlier producer with the same id left
+ * open. gg_kafka_txn_commit() does it by itself; after GG_KAFKA_TXN_UNKNOWN, call it before
+ * reading the committed offsets, which wait for that transaction. Returns 0 when ready, else -1
+ * with the cause in err. */
+int gg_kafka_txn_init(gg_kafka_txn *t, int timeout_ms, char *err, size_t errlen);
+
+/* Frees the producer; a transaction left open is aborted by the coordinator after its timeout. */
+void gg_kafka_txn_destroy(gg_kafka_txn *t);
 
 /* ---- shared ------------------------------------------------------------------------------ */
 

@@ -380,6 +380,27 @@ size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, s
     return n;
 }
 
+void gg_kafka_consumer_serve(gg_kafka_consumer *c, int timeout_ms)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (!m)
+        return;
+    if (m->err) {
+        consumer_error(c, m);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    if (hold_back(c, m))
+        return;
+    /* Not paused: the message goes back to its partition's fetch position and comes again. */
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+        m->offset;
+    report_assign_error(c, "kafka rewind failed", rd_kafka_seek_partitions(c->rk, one, 0), 0);
+    rd_kafka_topic_partition_list_destroy(one);
+    rd_kafka_message_destroy(m);
+}
+
 rd_kafka_resp_err_t gg_kafka_consumer_done(gg_kafka_consumer *c, const rd_kafka_message_t *msg)
 {
     if (!msg || msg->err || !msg->rkt)

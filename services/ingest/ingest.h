@@ -7,6 +7,7 @@
 #include <mongoc/mongoc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "gg_backoff.h"
 #include "gg_config.h"
@@ -35,6 +36,9 @@ typedef struct ingest_settings {
     long retry_max_ms;
     char *dlq_topic; /* NULL: "<topic>.dlq" */
     char *api_token;
+    /* Each batch's dead letters and offsets in one Kafka transaction (exactly-once dead
+     * letters); false: dead letters at least once, offsets committed by the consumer. */
+    bool kafka_transactions;
 } ingest_settings;
 
 struct ingest_ctx {

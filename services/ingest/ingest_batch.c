@@ -103,11 +103,22 @@ static int in_list(const rd_kafka_message_t *m, const rd_kafka_topic_partition_l
            NULL;
 }
 
-size_t ingest_batch_drop_partitions(ingest_batch *b, const rd_kafka_topic_partition_list_t *parts)
+static int covered(const rd_kafka_message_t *m, const rd_kafka_topic_partition_list_t *committed)
+{
+    const rd_kafka_topic_partition_t *c =
+        rd_kafka_topic_partition_list_find(committed, rd_kafka_topic_name(m->rkt), m->partition);
+    return c && c->offset >= 0 && m->offset < c->offset;
+}
+
+/* Frees the entries whose message matches, keeping the order of the rest. */
+static size_t drop_if(ingest_batch *b,
+                      int (*match)(const rd_kafka_message_t *,
+                                   const rd_kafka_topic_partition_list_t *),
+                      const rd_kafka_topic_partition_list_t *list)
 {
     size_t kept = 0, dropped = 0;
     for (size_t i = 0; i < b->n; i++) {
-        if (in_list(b->entries[i].msg, parts)) {
+        if (match(b->entries[i].msg, list)) {
             b->destroy(b->entries[i].msg);
             dropped++;
         } else {
@@ -118,6 +129,17 @@ size_t ingest_batch_drop_partitions(ingest_batch *b, const rd_kafka_topic_partit
     if (kept == 0)
         b->first_ms = 0;
     return dropped;
+}
+
+size_t ingest_batch_drop_partitions(ingest_batch *b, const rd_kafka_topic_partition_list_t *parts)
+{
+    return drop_if(b, in_list, parts);
+}
+
+size_t ingest_batch_drop_committed(ingest_batch *b,
+                                   const rd_kafka_topic_partition_list_t *committed)
+{
+    return drop_if(b, covered, committed);
 }
 
 ingest_origin ingest_entry_origin(const ingest_entry *e)

@@ -69,6 +69,12 @@ void ingest_batch_clear(ingest_batch *b);
  * how many entries went. */
 size_t ingest_batch_drop_partitions(ingest_batch *b, const rd_kafka_topic_partition_list_t *parts);
 
+/* Frees the entries below their partition's offset in committed (topic, partition, next offset
+ * to read; a negative offset covers nothing), keeping the order of the rest: a commit whose
+ * outcome was unknown, or another owner, settled them. Returns how many entries went. */
+size_t ingest_batch_drop_committed(ingest_batch *b,
+                                   const rd_kafka_topic_partition_list_t *committed);
+
 /* The origin (topic, partition, offset) of an entry's message. */
 ingest_origin ingest_entry_origin(const ingest_entry *e);
 

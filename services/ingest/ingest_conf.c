@@ -49,6 +49,10 @@ static const gg_conf_opt ingest_opts[] = {
      "longest pause between retries of a failed batch", 100, 600000, NULL, 0},
     {"dlq-topic", GG_CONF_STR, offsetof(ingest_settings, dlq_topic), NULL,
      "dead-letter topic for rejected messages; unset means <kafka-topic>.dlq", 0, 0, NULL, 0},
+    {"kafka-transactions", GG_CONF_BOOL, offsetof(ingest_settings, kafka_transactions), "true",
+     "commit each batch's dead letters and offsets in one Kafka transaction, so that a message is "
+     "dead-lettered once; false for brokers without transactions: dead letters at least once",
+     0, 0, NULL, 0},
     {"api-token", GG_CONF_STR, offsetof(ingest_settings, api_token), NULL,
      "bearer token for POST /v1/readings; unset disables that endpoint", 0, 0, NULL,
      GG_CONF_SECRET},

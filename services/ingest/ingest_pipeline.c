@@ -1,8 +1,10 @@
 /* ingest_pipeline: the consumer thread. It takes messages from the readings topic into a
  * batch, and when the batch is full or its linger time is up, settles it: readings into the
  * store in one unordered bulk write (run by the writer thread while the next batch fills),
- * rejected messages onto the dead-letter topic. Offsets are marked done only for a settled
- * batch, and batches are settled in order, so a crash replays rather than loses.
+ * rejected messages onto the dead-letter topic. Offsets are committed only for a settled
+ * batch (with kafka transactions, in the transaction that also commits the batch's dead
+ * letters; otherwise marked done for the consumer to commit), and batches are settled in
+ * order, so a crash replays rather than loses.
  *
  * When the store (or Kafka, for dead letters) fails, the batch is held and retried with capped
  * exponential backoff while consumption is paused, so memory stays bounded by two batches; the
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define INGEST_IDLE_POLL_MS  100 /* how often an idle pipeline looks at its stop flag */
 #define INGEST_BUSY_POLL_MS  5   /* ... and at the writer, while a write runs */
@@ -73,13 +76,19 @@ static int finish_settle(ingest_ctx *ctx, ingest_batch *b, int src, const char *
 {
     char derr[256] = "";
     int drc = 0;
-    if (ingest_batch_count(b, INGEST_ENTRY_DLQ) > 0) {
+    if (ctx->pipe.txn) {
+        /* The transaction commits the batch's offsets, so the store must have every reading. */
+        if (src == 0 && (drc = ingest_dlq_commit(ctx, b, dlq_wait_ms, derr, sizeof(derr))) != 0)
+            gg_health_report(ctx->dep_kafka, false, derr);
+    } else if (ingest_batch_count(b, INGEST_ENTRY_DLQ) > 0) {
         drc = ingest_dlq_send(ctx, b, dlq_wait_ms, derr, sizeof(derr));
         if (drc != 0)
             gg_health_report(ctx->dep_kafka, false, derr);
     }
     if (src != 0)
         snprintf(err, errlen, "mongodb: %s", serr);
+    else if (drc != 0 && ctx->pipe.txn)
+        snprintf(err, errlen, "%s", derr);
     else if (drc != 0)
         snprintf(err, errlen, "kafka dead-letter topic: %s", derr);
     return src == 0 && drc == 0 ? 0 : -1;
@@ -102,11 +111,12 @@ static int flush_once(ingest_ctx *ctx, ingest_batch *b, int dlq_wait_ms, char *e
 }
 
 /* Marks the last message of each partition done (covering the whole settled batch) and frees
- * the batch. A partition revoked meanwhile refuses the mark; its next owner replays it. */
+ * the batch. A partition revoked meanwhile refuses the mark; its next owner replays it. With
+ * kafka transactions the offsets are committed already, with the batch's dead letters. */
 static void mark_done(ingest_ctx *ctx, ingest_batch *b)
 {
     ingest_pipeline *p = &ctx->pipe;
-    size_t n = ingest_batch_last_per_partition(b, p->marks, b->cap);
+    size_t n = p->txn ? 0 : ingest_batch_last_per_partition(b, p->marks, b->cap);
     for (size_t i = 0; i < n; i++)
         gg_kafka_consumer_done(p->consumer, p->marks[i]);
     ingest_batch_clear(b);
@@ -257,15 +267,19 @@ static int due(const ingest_ctx *ctx)
 }
 
 /* Waits out one backoff delay while still serving the consumer: rebalances run inside its polls
- * (a paused consumer hands out no messages). */
+ * (a paused consumer hands out no messages). Also with a full batch in hand: a member the group
+ * dropped (its session timed out while the broker was away) must get its partitions revoked and
+ * rejoin, or its transactions are refused for good as coming from an unknown member. */
 static void backoff_wait(ingest_ctx *ctx)
 {
     ingest_pipeline *p = &ctx->pipe;
     int64_t until = gg_time_mono_ms() + gg_backoff_next(&p->backoff);
     for (int64_t left; !stopping(p) && (left = until - gg_time_mono_ms()) > 0;) {
         int step = left > INGEST_IDLE_POLL_MS ? INGEST_IDLE_POLL_MS : (int)left;
-        if (!take_one(ctx, step) && p->filling->n == p->filling->cap)
-            sleep_ms(step);
+        if (p->filling->n == p->filling->cap)
+            gg_kafka_consumer_serve(p->consumer, step);
+        else
+            take_one(ctx, step);
     }
 }
 
@@ -395,6 +409,57 @@ static void on_revoke(gg_kafka_consumer *c, const rd_kafka_topic_partition_list_
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
+/* The transactional id of this process. Unique per process (host name, pid, random), not stable
+ * across restarts: zombie fencing does not rest on it but on the group generation the offsets
+ * carry (KIP-447), which fences a replica that the group has replaced. What a stable id would
+ * add is that a restart aborts its predecessor's open transaction at once; here the
+ * coordinator aborts it after transaction.timeout.ms, and until then read_committed readers of
+ * its partitions of the dead-letter topic, and the next owner of the consumed partitions whose
+ * offsets it had sent, wait. A stable id would need one identity per replica that no two live
+ * processes ever share, which a Deployment's pods (or replicas started by hand) do not give. */
+static void make_txn_id(ingest_ctx *ctx, char *buf, size_t len)
+{
+    char host[64] = "host";
+    uint32_t nonce = 0;
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    if (getentropy(&nonce, sizeof(nonce)) != 0)
+        nonce = (uint32_t)gg_time_wall_ms() ^ (uint32_t)gg_time_mono_ms();
+    snprintf(buf, len, "%s.%s.%ld.%08x", ctx->cfg.kafka.group, host, (long)getpid(), nonce);
+}
+
+/* The consumer commits nothing by itself (the transactions do), and the transactional producer
+ * takes the same pass-through properties. */
+static int transactional_init(ingest_ctx *ctx, gg_kafka_conf *kconf, char *err, size_t errlen)
+{
+    ingest_pipeline *p = &ctx->pipe;
+    size_t n = ctx->kafka_props.count;
+    gg_prop *props = calloc(n + 1, sizeof(*props));
+    if (!props) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (n)
+        memcpy(props, ctx->kafka_props.items, n * sizeof(*props));
+    props[n] = (gg_prop){"enable.auto.commit", "false"};
+    kconf->props = props;
+    kconf->nprops = n + 1;
+    p->consumer = gg_kafka_consumer_new(kconf, &ctx->svc.log, on_revoke, ctx, err, errlen);
+    free(props);
+    if (!p->consumer)
+        return -1;
+    make_txn_id(ctx, p->txn_id, sizeof(p->txn_id));
+    kconf->group_id = NULL;
+    kconf->topic = ctx->dlq_topic;
+    kconf->props = ctx->kafka_props.items;
+    kconf->nprops = n;
+    p->txn = gg_kafka_txn_new(kconf, p->txn_id, &ctx->svc.log, err, errlen);
+    if (p->txn)
+        gg_info(&ctx->svc.log, "dead letters and offsets commit in kafka transactions", "{s:s}",
+                "transactional_id", p->txn_id);
+    return p->txn ? 0 : -1;
+}
+
 int ingest_pipeline_init(ingest_ctx *ctx, char *err, size_t errlen)
 {
     ingest_pipeline *p = &ctx->pipe;
@@ -422,6 +487,8 @@ int ingest_pipeline_init(ingest_ctx *ctx, char *err, size_t errlen)
         .nprops = ctx->kafka_props.count,
         .sizing = &sizing,
     };
+    if (ctx->cfg.kafka_transactions)
+        return transactional_init(ctx, &kconf, err, errlen);
     p->consumer = gg_kafka_consumer_new(&kconf, &ctx->svc.log, on_revoke, ctx, err, errlen);
     return p->consumer ? 0 : -1;
 }
@@ -457,6 +524,8 @@ void ingest_pipeline_stop(ingest_ctx *ctx)
     if (p->consumer) /* made, but the thread never ran */
         gg_kafka_consumer_close(p->consumer);
     p->consumer = NULL;
+    gg_kafka_txn_destroy(p->txn);
+    p->txn = NULL;
     ingest_batch_free(&p->batches[0]);
     ingest_batch_free(&p->batches[1]);
     free(p->marks);

@@ -24,6 +24,12 @@ typedef struct ingest_pipeline {
     atomic_int stop;
     atomic_llong stop_deadline_ms; /* monotonic; 0 while running */
     gg_kafka_consumer *consumer;
+    /* With kafka transactions: commits each batch's dead letters and offsets together. The
+     * outcome of its last commit is unknown while txn_unknown is set: the committed offsets
+     * tell which of the oldest batch's entries are settled before it is tried again. */
+    gg_kafka_txn *txn;
+    int txn_unknown;
+    char txn_id[192];
     ingest_batch batches[2];
     ingest_batch *filling;
     ingest_batch *inflight;

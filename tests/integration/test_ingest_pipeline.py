@@ -1,10 +1,15 @@
 """The ingest pipeline against the real broker and MongoDB-wire server: the 3,000 sample
 readings, 500 resends of some of them and hundreds of malformed messages of every rejection kind
 go in; exactly 3,000 typed documents come out, every malformed message is on the dead-letter
-topic with its reason and origin, and the service is still up."""
+topic with its reason and origin, and the service is still up. A kill -9 right after
+dead-lettering, before any periodic commit, repeats no dead letter after the restart."""
+import collections
 import os
 import random
+import signal
 import uuid
+
+import pytest
 
 from conftest import SOURCE_DIR, wait_for
 from test_ingest_api import check_document, expected_reading, harness  # noqa: F401
@@ -87,8 +92,11 @@ def as_bytes(x):
     return None if x is None else x if isinstance(x, bytes) else x.encode()
 
 
-def test_sample_resends_and_malformed(harness):
-    h = harness(GRIDGATE_MAX_MESSAGE_BYTES=MAX_BYTES)
+# Both ways of committing: dead letters and offsets in Kafka transactions (the default), and the
+# at-least-once way for brokers without transactions.
+@pytest.mark.parametrize("transactions", ["true", "false"])
+def test_sample_resends_and_malformed(harness, transactions):
+    h = harness(GRIDGATE_MAX_MESSAGE_BYTES=MAX_BYTES, GRIDGATE_KAFKA_TRANSACTIONS=transactions)
     rng = random.Random(1)
     good = sample()
     assert len(good) == 3000
@@ -150,4 +158,33 @@ def test_sample_resends_and_malformed(harness):
     assert s.proc.poll() is None
     assert s.get("/healthz")[0] == 200 and s.ready()
     assert c["store_retries"] == 0
+    assert s.stop() == 0
+
+
+def test_kill_after_dead_letters_does_not_repeat_them(harness):
+    """A dead letter and the offset of the message it copies become visible together: a process
+    killed right after dead-lettering, before the consumer's periodic commit (made ten minutes
+    long here, so the window is certain), leaves nothing for its successor to dead-letter again.
+    The dead-letter topic is read as its readers must read it, read_committed."""
+    h = harness(GRIDGATE_BATCH_SIZE=50, GRIDGATE_MAX_MESSAGE_BYTES=MAX_BYTES)
+    good = sample()[:200]
+    bad = [(f"bad-{i}", f"not json {i}") for i in range(20)]
+    mixed = good + bad
+    random.Random(2).shuffle(mixed)
+    h.produce(mixed)
+    total = len(mixed)
+
+    s = h.start(**{"GRIDGATE_KAFKA_PROP_auto.commit.interval.ms": 600000})
+    wait_for(lambda: s.settled() == total, timeout=60, what="every message settled")
+    assert s.counters()["dead_lettered"] == len(bad)
+    s.proc.send_signal(signal.SIGKILL)
+    assert s.stop() == -signal.SIGKILL
+
+    s = h.start()
+    wait_for(lambda: (lambda c: c["committed"] == c["end"] == total)(h.committed()),
+             timeout=60, what="every offset committed after the restart")
+    dead = collections.Counter(bytes.fromhex(d["kx"]).decode() for d in h.dead_letters())
+    assert dead == collections.Counter(k for k, _ in bad), \
+        f"dead-lettered more than once: {sorted(k for k, n in dead.items() if n > 1)}"
+    assert len(h.ids()) == len(good)  # the replayed readings were absorbed by their _id
     assert s.stop() == 0

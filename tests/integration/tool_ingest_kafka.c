@@ -12,9 +12,10 @@
  *       edge_prediction. RATE > 0 paces the sends (readings/s). SAVE writes "KEY<TAB>VALUE"
  *       lines of what was sent. Prints {"produced": n, "failed": n, "seconds": s}.
  *   tool_ingest_kafka consume BROKERS TOPIC
- *       Prints every message from the start of each partition to its current end, one JSON
- *       line each: {"partition", "offset", "kx", "vx", "headers": {name: text}}; a null key or
- *       value is null.
+ *       Prints every committed message (isolation.level=read_committed: records of aborted or
+ *       still open transactions are not shown) from the start of each partition to its current
+ *       end, one JSON line each: {"partition", "offset", "kx", "vx", "headers": {name: text}};
+ *       a null key or value is null.
  *   tool_ingest_kafka committed BROKERS GROUP TOPIC
  *       Prints {"committed": sum of the group's committed offsets, "end": sum of the high
  *       watermarks} over the topic's partitions.
@@ -274,23 +275,32 @@ static void print_message(const rd_kafka_message_t *m)
     json_decref(headers);
 }
 
+/* Reads each partition up to its end as a read_committed consumer sees it (the last stable
+ * offset): transaction markers take offsets of their own, so the end is where librdkafka reports
+ * it, not a count of messages between the watermarks. */
 static int cmd_consume(const char *brokers, const char *topic)
 {
-    rd_kafka_t *rk = consumer(brokers, "tool-ingest-consume");
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err));
+    rd_kafka_conf_set(conf, "group.id", "tool-ingest-consume", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
-    if (!rk || partitions_of(rk, topic, parts) != 0)
+    if (!rk) {
+        fprintf(stderr, "consumer: %s\n", err);
         return 1;
-    long remaining = 0;
-    int64_t ends[MAX_PARTITIONS] = {0}; /* where each partition ends now: reading stops there */
+    }
+    if (partitions_of(rk, topic, parts) != 0)
+        return 1;
+    char at_end[MAX_PARTITIONS] = {0};
+    int remaining = parts->cnt;
     for (int i = 0; i < parts->cnt; i++) {
-        int64_t lo, hi;
-        int32_t pid = parts->elems[i].partition;
-        if (pid >= MAX_PARTITIONS ||
-            rd_kafka_query_watermark_offsets(rk, topic, pid, &lo, &hi, TIMEOUT_MS))
+        if (parts->elems[i].partition >= MAX_PARTITIONS)
             return 1;
-        parts->elems[i].offset = lo;
-        remaining += (long)(hi - lo);
-        ends[pid] = hi;
+        parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
     }
     rd_kafka_assign(rk, parts);
     double deadline = now_s() + TIMEOUT_MS / 1000.0;
@@ -298,9 +308,13 @@ static int cmd_consume(const char *brokers, const char *topic)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
         if (!m)
             continue;
-        if (!m->err && m->partition < MAX_PARTITIONS && m->offset < ends[m->partition]) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (m->partition < MAX_PARTITIONS && !at_end[m->partition]) {
+                at_end[m->partition] = 1;
+                remaining--;
+            }
+        } else if (!m->err) {
             print_message(m);
-            remaining--;
         }
         rd_kafka_message_destroy(m);
     }

@@ -1,6 +1,7 @@
 /* The fixture of the gg_kafka unit tests: librdkafka's in-process mock cluster with a seeding
- * producer, and the helpers both test files use (topics, producing, consumers, committed
- * offsets, watermarks). Included by test_kafka_consumer.c and test_kafka_producer.c only. */
+ * producer, and the helpers the test files use (topics, producing, consumers, committed
+ * offsets, watermarks). Included by test_kafka_consumer.c, test_kafka_producer.c and
+ * test_kafka_txn.c only. */
 #ifndef TEST_KAFKA_MOCK_H
 #define TEST_KAFKA_MOCK_H
 

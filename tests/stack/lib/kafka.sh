@@ -70,6 +70,8 @@ kafka_start() {
   rm -f "$d/server.log" "$d/stdout.log" "$d/format.log"
   port=$(pick_port "$d/port")
   cport=$(pick_port "$d/controller.port")
+  # gridgate-ingest commits in transactions: one broker's transaction log (4 partitions, not
+  # 50, so that a restart after kill -9 in the fault suite has less to load).
   cat >"$d/server.properties" <<EOF
 # Written by tests/stack/up: one KRaft node acting as broker and controller.
 process.roles=broker,controller
@@ -84,6 +86,7 @@ log.dirs=$d/data
 offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 num.partitions=4
