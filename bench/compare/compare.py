@@ -25,6 +25,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lookups  # noqa: E402
 import scans  # noqa: E402
+import sinks  # noqa: E402
 import wordcount  # noqa: E402
 from benchlib import ROOT, Service, WebHdfs, stack_env, wait_for  # noqa: E402
 
@@ -36,6 +37,11 @@ RATE = int(os.environ.get("GG_COMPARE_RATE", "2000"))
 SCAN_N = int(os.environ.get("GG_COMPARE_SCAN_READINGS", "100000"))
 ID_QUERIES = int(os.environ.get("GG_COMPARE_ID_QUERIES", "200"))
 SECONDS = int(os.environ.get("GG_BENCH_SECONDS", "5"))
+CONNECT_HOME = os.environ["GG_CONNECT_HOME"]
+PROGRESS = os.environ["GG_COMPARE_PROGRESS"]
+SINK_N = {"upsert": int(os.environ.get("GG_COMPARE_UPSERT_READINGS", "2000")),
+          "insert": int(os.environ.get("GG_COMPARE_SINK_READINGS", "20000"))}
+SMOKE = os.environ.get("GG_COMPARE_SMOKE") == "1"
 
 
 def synth(env, topic, count, seed, rate):
@@ -209,6 +215,9 @@ def main():
     base = f"/tmp/gridgate-bench-compare/{run}"
     admin = uuid.uuid4().hex
     t0 = time.monotonic()
+    print("ingest: Kafka Connect + MongoDB sink against gridgate-ingest", flush=True)
+    sink_rows = sinks.measure(BIN, PROGRESS, CONNECT_HOME, env, run, log_dir, SINK_N)
+    sinks.report(sink_rows)
     try:
         topic, a = stores(env, run, log_dir)
         same = scans.scan_all(env, hdfs, topic, f"{base}/readings-same.tsv", "1")
@@ -235,7 +244,8 @@ def main():
     for x in (a["mongo"], a["mongo_quarter"]):
         x.pop("latest_us", None)
         x["explain"] = {k: lookups.plan(v) for k, v in x["explain"].items()}
-    print(json.dumps({"stores": a, "scan_same": same, "scan_big": big, "cache_apply": applied,
+    sinks.report(sink_rows)
+    print(json.dumps({"sinks": sink_rows, "stores": a, "scan_same": same, "scan_big": big, "cache_apply": applied,
                       "hive": hive}))
     shutil.rmtree(log_dir, ignore_errors=True)  # kept, with the services' logs, when a run fails
 
