@@ -24,6 +24,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lookups  # noqa: E402
+import redis_sinks  # noqa: E402
 import scans  # noqa: E402
 import sinks  # noqa: E402
 import wordcount  # noqa: E402
@@ -41,6 +42,9 @@ CONNECT_HOME = os.environ["GG_CONNECT_HOME"]
 PROGRESS = os.environ["GG_COMPARE_PROGRESS"]
 SINK_N = {"upsert": int(os.environ.get("GG_COMPARE_UPSERT_READINGS", "2000")),
           "insert": int(os.environ.get("GG_COMPARE_SINK_READINGS", "20000"))}
+REDIS_N = int(os.environ.get("GG_COMPARE_REDIS_READINGS", "20000"))
+REDIS_STATIONS = int(os.environ.get("GG_COMPARE_REDIS_STATIONS", "1000"))
+VIS_RATE = int(os.environ.get("GG_COMPARE_VISIBLE_RATE", "100"))
 SMOKE = os.environ.get("GG_COMPARE_SMOKE") == "1"
 
 
@@ -218,6 +222,10 @@ def main():
     print("ingest: Kafka Connect + MongoDB sink against gridgate-ingest", flush=True)
     sink_rows = sinks.measure(BIN, PROGRESS, CONNECT_HOME, env, run, log_dir, SINK_N)
     sinks.report(sink_rows)
+    print("cache: Kafka Connect + Redis sink against gridgate-cache", flush=True)
+    redis_rows = redis_sinks.measure(BIN, CONNECT_HOME, env, run, log_dir, REDIS_N,
+                                     REDIS_STATIONS, VIS_RATE, SECONDS)
+    redis_sinks.report(redis_rows)
     try:
         topic, a = stores(env, run, log_dir)
         same = scans.scan_all(env, hdfs, topic, f"{base}/readings-same.tsv", "1")
@@ -245,7 +253,8 @@ def main():
         x.pop("latest_us", None)
         x["explain"] = {k: lookups.plan(v) for k, v in x["explain"].items()}
     sinks.report(sink_rows)
-    print(json.dumps({"sinks": sink_rows, "stores": a, "scan_same": same, "scan_big": big, "cache_apply": applied,
+    redis_sinks.report(redis_rows)
+    print(json.dumps({"sinks": sink_rows, "redis_sinks": redis_rows, "stores": a, "scan_same": same, "scan_big": big, "cache_apply": applied,
                       "hive": hive}))
     shutil.rmtree(log_dir, ignore_errors=True)  # kept, with the services' logs, when a run fails
 
