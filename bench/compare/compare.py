@@ -46,6 +46,7 @@ REDIS_N = int(os.environ.get("GG_COMPARE_REDIS_READINGS", "20000"))
 REDIS_STATIONS = int(os.environ.get("GG_COMPARE_REDIS_STATIONS", "1000"))
 VIS_RATE = int(os.environ.get("GG_COMPARE_VISIBLE_RATE", "100"))
 SMOKE = os.environ.get("GG_COMPARE_SMOKE") == "1"
+PARTS = os.environ.get("GG_COMPARE_PARTS", "ingest,cache,latest,words").split(",")
 SPARK_PYTHON = os.environ.get("GG_COMPARE_SPARK_PYTHON")  # unset: no Spark (reason in _SKIPPED)
 
 
@@ -212,7 +213,8 @@ def words(env, hdfs, base, log_dir):
         "GRIDGATE_WEBHCAT_URL": env["GRIDGATE_WEBHCAT_URL"],
         "GRIDGATE_WEBHDFS_URL": env["GRIDGATE_WEBHDFS_URL"],
         "GRIDGATE_HADOOP_USER": env["GRIDGATE_HADOOP_USER"],
-        "GRIDGATE_JOBS_DIR": f"{base}/jobs", "GRIDGATE_ADMIN_TOKEN": admin}, log_dir)
+        "GRIDGATE_JOBS_DIR": f"{base}/jobs", "GRIDGATE_ADMIN_TOKEN": admin,
+        "GRIDGATE_INPUT_ROOTS": f"{base}/text"}, log_dir)
     try:
         hive = wordcount.measure(svc, admin, hdfs, base, alice,
                                  env.get("GG_WEBHCAT_EXECUTED_LOG"))
@@ -233,16 +235,20 @@ def main():
     hdfs = WebHdfs(env["GRIDGATE_WEBHDFS_URL"], env["GRIDGATE_HADOOP_USER"])
     base = f"/tmp/gridgate-bench-compare/{run}"
     t0 = time.monotonic()
-    print(f"ingest: Kafka Connect + MongoDB sink against gridgate-ingest (load "
-          f"{sinks.loadavg()})", flush=True)
-    sink_rows = sinks.measure(BIN, PROGRESS, CONNECT_HOME, env, run, log_dir, SINK_N)
-    sinks.report(sink_rows)
-    print(f"cache: Kafka Connect + Redis sink against gridgate-cache (load {sinks.loadavg()})",
-          flush=True)
-    redis_rows = redis_sinks.measure(BIN, CONNECT_HOME, env, run, log_dir, REDIS_N,
-                                     REDIS_STATIONS, VIS_RATE, SECONDS)
-    redis_sinks.report(redis_rows)
-    hive, spark = [], "GG_COMPARE_SMOKE=1 (the smoke covers the Kafka Connect parts)"
+    sink_rows = redis_rows = None
+    if "ingest" in PARTS:
+        print(f"ingest: Kafka Connect + MongoDB sink against gridgate-ingest (load "
+              f"{sinks.loadavg()})", flush=True)
+        sink_rows = sinks.measure(BIN, PROGRESS, CONNECT_HOME, env, run, log_dir, SINK_N)
+        sinks.report(sink_rows)
+    if "cache" in PARTS:
+        print(f"cache: Kafka Connect + Redis sink against gridgate-cache (load "
+              f"{sinks.loadavg()})", flush=True)
+        redis_rows = redis_sinks.measure(BIN, CONNECT_HOME, env, run, log_dir, REDIS_N,
+                                         REDIS_STATIONS, VIS_RATE, SECONDS)
+        redis_sinks.report(redis_rows)
+    hive, spark = [], ("GG_COMPARE_SMOKE=1 (the smoke covers the Kafka Connect parts)" if SMOKE
+                       else f"not in GG_COMPARE_PARTS={','.join(PARTS)}")
     try:
         print(f"latest value: MongoDB, Redis, Kafka, HDFS (load {sinks.loadavg()})", flush=True)
         topic, a = stores(env, run, log_dir)
@@ -251,15 +257,17 @@ def main():
         synth(env, big_topic, SCAN_N, 0xC0DE0003, 0)
         big = scans.scan_all(env, hdfs, big_topic, f"{base}/readings-scan.tsv", "1")
         applied = apply_rate(env, run, big_topic, SCAN_N, log_dir)
-        if not SMOKE:
+        if not SMOKE and "words" in PARTS:
             print(f"words: Hive through gridgate-analytics (load {sinks.loadavg()})", flush=True)
             hive, spark = words(env, hdfs, base, log_dir)
     finally:
         hdfs.delete(base)
     print(f"\n# All figures, one run, {os.cpu_count()} cores (total "
           f"{time.monotonic() - t0:.0f} s)")
-    sinks.report(sink_rows)
-    redis_sinks.report(redis_rows)
+    if sink_rows:
+        sinks.report(sink_rows)
+    if redis_rows:
+        redis_sinks.report(redis_rows)
     report(a, same, big, applied, hive, spark, load_before)
     for x in (a["mongo"], a["mongo_quarter"]):
         x.pop("latest_us", None)
