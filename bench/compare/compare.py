@@ -24,7 +24,9 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lookups  # noqa: E402
+import redis_sinks  # noqa: E402
 import scans  # noqa: E402
+import sinks  # noqa: E402
 import wordcount  # noqa: E402
 from benchlib import ROOT, Service, WebHdfs, stack_env, wait_for  # noqa: E402
 
@@ -36,6 +38,16 @@ RATE = int(os.environ.get("GG_COMPARE_RATE", "2000"))
 SCAN_N = int(os.environ.get("GG_COMPARE_SCAN_READINGS", "100000"))
 ID_QUERIES = int(os.environ.get("GG_COMPARE_ID_QUERIES", "200"))
 SECONDS = int(os.environ.get("GG_BENCH_SECONDS", "5"))
+CONNECT_HOME = os.environ["GG_CONNECT_HOME"]
+PROGRESS = os.environ["GG_COMPARE_PROGRESS"]
+SINK_N = {"upsert": int(os.environ.get("GG_COMPARE_UPSERT_READINGS", "2000")),
+          "insert": int(os.environ.get("GG_COMPARE_SINK_READINGS", "20000"))}
+REDIS_N = int(os.environ.get("GG_COMPARE_REDIS_READINGS", "20000"))
+REDIS_STATIONS = int(os.environ.get("GG_COMPARE_REDIS_STATIONS", "1000"))
+VIS_RATE = int(os.environ.get("GG_COMPARE_VISIBLE_RATE", "100"))
+SMOKE = os.environ.get("GG_COMPARE_SMOKE") == "1"
+PARTS = os.environ.get("GG_COMPARE_PARTS", "ingest,cache,latest,words").split(",")
+SPARK_PYTHON = os.environ.get("GG_COMPARE_SPARK_PYTHON")  # unset: no Spark (reason in _SKIPPED)
 
 
 def synth(env, topic, count, seed, rate):
@@ -143,7 +155,7 @@ def ms(us):
     return f"{us / 1000:.3f}"
 
 
-def report(a, same, big, applied, hive, load_before):
+def report(a, same, big, applied, hive, spark, load_before):
     m, mq = a["mongo"], a["mongo_quarter"]
     print(f"\n## Latest reading of a station: {a['readings']} readings, {a['stations']} "
           f"stations, one request at a time\n")
@@ -185,19 +197,34 @@ def report(a, same, big, applied, hive, load_before):
     print(f"\ncache write side: {applied['readings']} readings applied by one gridgate-cache in "
           f"{applied['seconds']:.2f} s ({applied['per_second']:.0f}/s); Redis CPU "
           f"{applied['redis_cpu_ms_per_1000']:.1f} ms per 1000 readings")
-    print("\n## Hive job start-up against data (one job at a time on the WebHCat stand-in)\n")
-    print("| job | input bytes | end to end s | queued s (other jobs) | Hive's 'Time taken' s "
-          "| local count s | WebHDFS read + local count s | same top 10 |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for h in hive:
-        loc = f"{h['local_s']:.3f}" if "local_s" in h else ""
-        loc_h = f"{h['local_webhdfs_s']:.3f}" if "local_webhdfs_s" in h else ""
-        same_top = ("yes" if h["same_top"] else "NO") if "same_top" in h else ""
-        queued = (f"{h['queued_s']:.2f} ({h['other_jobs']})" if h["queued_s"] is not None
-                  else "?")
-        print(f"| {h['job']} | {h['bytes']} | {h['end_to_end_s']:.2f} | {queued} | "
-              f"{h['hive_s']:.2f} | {loc} | {loc_h} | {same_top} |")
+    if hive:
+        wordcount.report(hive, spark)
+    else:
+        print(f"\n(Hive and Spark skipped: {spark})")
     print(f"\nload average before: {load_before}, after: {open('/proc/loadavg').read()[:14]}")
+
+
+def words(env, hdfs, base, log_dir):
+    """Part 4: the word counts through Hive (gridgate-analytics), Spark and one process."""
+    with open(os.path.join(ROOT, "tests", "demo-data", "alice_in_wonderland.txt"), "rb") as f:
+        alice = f.read()
+    admin = uuid.uuid4().hex
+    svc = Service(BIN, "analytics", {
+        "GRIDGATE_WEBHCAT_URL": env["GRIDGATE_WEBHCAT_URL"],
+        "GRIDGATE_WEBHDFS_URL": env["GRIDGATE_WEBHDFS_URL"],
+        "GRIDGATE_HADOOP_USER": env["GRIDGATE_HADOOP_USER"],
+        "GRIDGATE_JOBS_DIR": f"{base}/jobs", "GRIDGATE_ADMIN_TOKEN": admin,
+        "GRIDGATE_INPUT_ROOTS": f"{base}/text"}, log_dir)
+    try:
+        hive = wordcount.measure(svc, admin, hdfs, base, alice,
+                                 env.get("GG_WEBHCAT_EXECUTED_LOG"))
+    finally:
+        svc.stop()
+    if not SPARK_PYTHON:
+        return hive, os.environ.get("GG_COMPARE_SPARK_SKIPPED", "no Spark")
+    print("words: Spark (pyspark, local[2]) over the same HDFS files", flush=True)
+    return hive, wordcount.spark(SPARK_PYTHON, env["GG_HDFS_URI"], env["GRIDGATE_HADOOP_USER"],
+                                 hive)
 
 
 def main():
@@ -207,36 +234,47 @@ def main():
     log_dir = tempfile.mkdtemp(prefix="gridgate-compare-")
     hdfs = WebHdfs(env["GRIDGATE_WEBHDFS_URL"], env["GRIDGATE_HADOOP_USER"])
     base = f"/tmp/gridgate-bench-compare/{run}"
-    admin = uuid.uuid4().hex
     t0 = time.monotonic()
+    sink_rows = redis_rows = None
+    if "ingest" in PARTS:
+        print(f"ingest: Kafka Connect + MongoDB sink against gridgate-ingest (load "
+              f"{sinks.loadavg()})", flush=True)
+        sink_rows = sinks.measure(BIN, PROGRESS, CONNECT_HOME, env, run, log_dir, SINK_N)
+        sinks.report(sink_rows)
+    if "cache" in PARTS:
+        print(f"cache: Kafka Connect + Redis sink against gridgate-cache (load "
+              f"{sinks.loadavg()})", flush=True)
+        redis_rows = redis_sinks.measure(BIN, CONNECT_HOME, env, run, log_dir, REDIS_N,
+                                         REDIS_STATIONS, VIS_RATE, SECONDS)
+        redis_sinks.report(redis_rows)
+    hive, spark = [], ("GG_COMPARE_SMOKE=1 (the smoke covers the Kafka Connect parts)" if SMOKE
+                       else f"not in GG_COMPARE_PARTS={','.join(PARTS)}")
     try:
+        print(f"latest value: MongoDB, Redis, Kafka, HDFS (load {sinks.loadavg()})", flush=True)
         topic, a = stores(env, run, log_dir)
         same = scans.scan_all(env, hdfs, topic, f"{base}/readings-same.tsv", "1")
         big_topic = f"compare-{run}-scan"
         synth(env, big_topic, SCAN_N, 0xC0DE0003, 0)
         big = scans.scan_all(env, hdfs, big_topic, f"{base}/readings-scan.tsv", "1")
         applied = apply_rate(env, run, big_topic, SCAN_N, log_dir)
-        with open(os.path.join(ROOT, "tests", "demo-data", "alice_in_wonderland.txt"), "rb") as f:
-            alice = f.read()
-        svc = Service(BIN, "analytics", {
-            "GRIDGATE_WEBHCAT_URL": env["GRIDGATE_WEBHCAT_URL"],
-            "GRIDGATE_WEBHDFS_URL": env["GRIDGATE_WEBHDFS_URL"],
-            "GRIDGATE_HADOOP_USER": env["GRIDGATE_HADOOP_USER"],
-            "GRIDGATE_JOBS_DIR": f"{base}/jobs", "GRIDGATE_ADMIN_TOKEN": admin}, log_dir)
-        try:
-            hive = wordcount.measure(svc, admin, hdfs, base, alice,
-                                     env.get("GG_WEBHCAT_EXECUTED_LOG"))
-        finally:
-            svc.stop()
+        if not SMOKE and "words" in PARTS:
+            print(f"words: Hive through gridgate-analytics (load {sinks.loadavg()})", flush=True)
+            hive, spark = words(env, hdfs, base, log_dir)
     finally:
         hdfs.delete(base)
-    report(a, same, big, applied, hive, load_before)
-    print(f"total {time.monotonic() - t0:.0f} s")
+    print(f"\n# All figures, one run, {os.cpu_count()} cores (total "
+          f"{time.monotonic() - t0:.0f} s)")
+    if sink_rows:
+        sinks.report(sink_rows)
+    if redis_rows:
+        redis_sinks.report(redis_rows)
+    report(a, same, big, applied, hive, spark, load_before)
     for x in (a["mongo"], a["mongo_quarter"]):
         x.pop("latest_us", None)
         x["explain"] = {k: lookups.plan(v) for k, v in x["explain"].items()}
-    print(json.dumps({"stores": a, "scan_same": same, "scan_big": big, "cache_apply": applied,
-                      "hive": hive}))
+    print(json.dumps({"sinks": sink_rows, "redis_sinks": redis_rows, "stores": a,
+                      "scan_same": same, "scan_big": big, "cache_apply": applied,
+                      "hive": hive, "spark": spark}, default=str))
     shutil.rmtree(log_dir, ignore_errors=True)  # kept, with the services' logs, when a run fails
 
 

@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import re
+import subprocess
 import time
 import uuid
 
@@ -103,9 +104,92 @@ def measure(svc, admin, hdfs, base, alice, executed_log, top=10):
         local_hdfs_s = time.perf_counter() - t0
         hive = [(e["word"], e["count"]) for e in job["result"]["top"]]
         queued, others = queue(executed_log, job)
+        # The same request again: answered from the record of the first job, no Hive job.
+        again_s, again = a.run("/v1/wordcount", {"path": d, "top": top})
         rows.append({"job": f"word count, {name}", "bytes": len(data), "end_to_end_s": secs,
                      "queued_s": queued, "other_jobs": others,
                      "hive_s": a.hive_seconds(job), "local_s": local_s,
                      "local_webhdfs_s": local_hdfs_s,
-                     "same_top": hive == local and local_hdfs == local, "top3": hive[:3]})
+                     "same_top": hive == local and local_hdfs == local, "top3": hive[:3],
+                     "cached_s": again_s, "cached": bool(again.get("cached")),
+                     "dir": d, "local_top": local})
     return rows
+
+
+def spark(python, hdfs_uri, user, rows, top=10):
+    """Runs spark_wc.py (one pyspark process, local[2]) over the directories of the word-count
+    rows; adds its figures to them and returns the process's own: wall time, import and
+    session start-up."""
+    dirs = [r["dir"] for r in rows if "dir" in r]
+    t0 = time.monotonic()
+    out = subprocess.run([python, "-B", os.path.join(os.path.dirname(__file__), "spark_wc.py"),
+                          hdfs_uri, str(top)] + dirs, capture_output=True, text=True,
+                         env=dict(os.environ, HADOOP_USER_NAME=user), timeout=1800)
+    wall = time.monotonic() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"spark_wc.py failed:\n{out.stderr[-3000:]}")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    by_dir = {j["path"]: j for j in res["jobs"]}
+    for r in rows:
+        j = by_dir.get(r.get("dir"))
+        if j:
+            r["spark_first_s"], r["spark_repeat_s"] = j["first_s"], j["repeat_s"]
+            r["spark_same_top"] = [tuple(x) for x in j["top"]] == r["local_top"]
+    return {"wall_s": wall, "import_s": res["import_s"], "session_s": res["session_s"]}
+
+
+def crossover(fixed_s, small, large):
+    """Bytes at which the work (linear between two sizes) equals a fixed cost."""
+    (b1, t1), (b2, t2) = small, large
+    per_byte = (t2 - t1) / max(b2 - b1, 1)
+    return fixed_s / per_byte if per_byte > 0 else float("inf")
+
+
+def report(rows, spark_run):
+    """The table of part 4; spark_run is spark()'s figures, or why Spark did not run."""
+    has_spark = isinstance(spark_run, dict)
+    print("\n## Word count: Hive (through gridgate-analytics) vs Spark vs one process, same HDFS "
+          "files\n")
+    if has_spark:
+        print(f"Spark: one pyspark process, local[2]: import {spark_run['import_s']:.1f} s, "
+              f"SparkSession ready after {spark_run['session_s']:.1f} s (the start-up, paid once "
+              f"per process), process wall {spark_run['wall_s']:.1f} s\n")
+    else:
+        print(f"Spark: not run ({spark_run})\n")
+    print("| job | input bytes | Hive end to end s (first) | Hive cached repeat s | queued s "
+          "(other jobs) | Hive's 'Time taken' s | Spark first job s | Spark repeat s "
+          "| one process: count s | one process: WebHDFS read + count s | same top 10 |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for h in rows:
+        def f(k, fmt="{:.2f}"):
+            return fmt.format(h[k]) if h.get(k) is not None else ""
+        queued = (f"{h['queued_s']:.2f} ({h['other_jobs']})" if h["queued_s"] is not None
+                  else "?")
+        same = ""
+        if "same_top" in h:
+            same = "yes" if h["same_top"] and h.get("spark_same_top", True) else "NO"
+        cached = f("cached_s", "{:.3f}") + ("" if h.get("cached", True) else " (not cached)")
+        print(f"| {h['job']} | {h['bytes']} | {h['end_to_end_s']:.2f} | {cached} | {queued} | "
+              f"{h['hive_s']:.2f} | {f('spark_first_s')} | {f('spark_repeat_s')} | "
+              f"{f('local_s', '{:.3f}')} | {f('local_webhdfs_s', '{:.3f}')} | {same} |")
+    counts = [h for h in rows if "local_s" in h]
+    if len(counts) < 2:
+        return
+    small, large = counts[0], counts[-1]
+    hive_x = crossover(small["end_to_end_s"], (small["bytes"], small["end_to_end_s"]),
+                       (large["bytes"], large["end_to_end_s"]))
+    print(f"\nwhere the work catches up with the fixed cost (linear between "
+          f"{small['bytes']} and {large['bytes']} bytes): Hive, whose job on one line takes "
+          f"{small['end_to_end_s']:.1f} s, at ~{hive_x / 1e6:.0f} MB", end="")
+    if has_spark and "spark_repeat_s" in small:
+        # The first job of a session also warms the JVM up (it can take longer on one line than
+        # later jobs on 100 copies): the per-byte cost comes from the repeats, the fixed cost is
+        # the session's start-up plus that first job.
+        fixed = spark_run["session_s"] + small["spark_first_s"]
+        spark_x = crossover(fixed, (small["bytes"], small["spark_repeat_s"]),
+                            (large["bytes"], large["spark_repeat_s"]))
+        print(f"; Spark, start-up + first job on one line {fixed:.1f} s, at "
+              f"~{spark_x / 1e6:.0f} MB", end="")
+    local_rate = large["bytes"] / max(large["local_webhdfs_s"], 1e-6)
+    print(f"; one process reads and counts {local_rate / 1e6:.0f} MB/s, so it would count for "
+          f"as long as Hive's fixed cost at ~{small['end_to_end_s'] * local_rate / 1e6:.0f} MB")
