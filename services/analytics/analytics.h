@@ -69,10 +69,11 @@ typedef struct analytics_page {
     long limit;
 } analytics_page;
 
-/* analytics_service.c: everything between the parsed settings and a running service. */
-int analytics_setup(analytics_ctx *ctx); /* after gg_service_init, before gg_service_start */
-int analytics_run(analytics_ctx *ctx);   /* starts the tracker */
-void analytics_stop(analytics_ctx *ctx); /* answers parked requests, stops the tracker */
-void analytics_teardown(analytics_ctx *ctx);
+/* analytics_service.c: everything between the parsed settings and a running service, as the
+ * hooks of gg_service_main (gg_service.h); ud is the analytics_ctx. */
+int analytics_setup(void *ud); /* after gg_service_init, before gg_service_start */
+int analytics_run(void *ud);   /* starts the tracker */
+void analytics_stop(void *ud); /* answers parked requests, stops the tracker */
+void analytics_teardown(void *ud);
 
 #endif
