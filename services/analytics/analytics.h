@@ -32,12 +32,13 @@ typedef struct analytics_settings {
     long poll_interval_ms;
     long query_max_bytes;
     long lease_ms;
-    long retention_s;     /* finished jobs older than this are removed */
-    long retention_count; /* and beyond this many finished ones */
-    bool open_access;     /* no API token: word counts and job reads open to anyone (a lab) */
-    char *input_roots;    /* comma-separated HDFS directories word counts may read below */
-    char *backend_auth;   /* simple, basic or negotiate (analytics_client.h) */
-    char *backend_user;   /* basic */
+    long unlisted_grace_ms; /* a launched job WebHCat never lists is followed this long */
+    long retention_s;       /* finished jobs older than this are removed */
+    long retention_count;   /* and beyond this many finished ones */
+    bool open_access;       /* no API token: word counts and job reads open to anyone (a lab) */
+    char *input_roots;      /* comma-separated HDFS directories word counts may read below */
+    char *backend_auth;     /* simple, basic or negotiate (analytics_client.h) */
+    char *backend_user;     /* basic */
     char *backend_password;
 } analytics_settings;
 

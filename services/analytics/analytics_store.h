@@ -78,6 +78,9 @@ int analytics_store_load(analytics_store *s, analytics_err *e);
 /* Lists jobs_dir again and reads the records of jobs it does not know yet (jobs submitted
  * through other replicas). */
 int analytics_store_sweep(analytics_store *s, analytics_err *e);
+/* Job directories the last load or sweep found without a readable record: a submission whose
+ * record is being written, or a job whose replica died before writing it (analytics_recover). */
+size_t analytics_store_recordless(analytics_store *s);
 /* Makes sure job id is in the index, reading its record from HDFS when it is not (a job
  * submitted through another replica). A missing record is remembered for a few hundred ms (now:
  * monotonic ms). 1 known, 0 no such job, -1 WebHDFS failed. */
