@@ -434,13 +434,19 @@ int analytics_store_load(analytics_store *s, analytics_err *e)
     int rc = load_unknown(s, false, e);
     if (rc == 0) {
         analytics_store_lock(s);
-        s->loaded = true;
         size_t total = s->count;
         analytics_store_unlock(s);
         gg_info(s->log, "job records loaded", "{s:s, s:I}", "jobs_dir", s->jobs_dir, "jobs",
                 (json_int_t)total);
     }
     return rc;
+}
+
+void analytics_store_set_loaded(analytics_store *s)
+{
+    analytics_store_lock(s);
+    s->loaded = true;
+    analytics_store_unlock(s);
 }
 
 int analytics_store_sweep(analytics_store *s, analytics_err *e)

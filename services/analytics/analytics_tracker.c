@@ -141,6 +141,8 @@ static int64_t answer_parked(analytics_tracker *t, int64_t now, bool all)
     return soonest;
 }
 
+static int64_t recover(analytics_tracker *t, int64_t now);
+
 static int64_t try_load(analytics_tracker *t, int64_t now)
 {
     if (now < t->load_at)
@@ -148,6 +150,11 @@ static int64_t try_load(analytics_tracker *t, int64_t now)
     analytics_err e = {0};
     if (analytics_store_load(t->ctx->store, &e) == 0) {
         gg_backoff_reset(&t->load_backoff);
+        /* One look at WebHCat's list before the jobs are shown, so that a job this service
+         * answered just before it died is listed from the start. A WebHCat that does not answer
+         * delays nothing more: the tracker looks again with backoff. */
+        recover(t, now);
+        analytics_store_set_loaded(t->ctx->store);
         gg_health_report(t->ctx->jobs_dep, true, NULL);
         t->sweep_at = now + t->ctx->cfg.lease_ms;
         return now;
