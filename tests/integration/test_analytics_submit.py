@@ -120,11 +120,13 @@ def restarted_and_finished(env, hdfs, jobs_dir, tmp, jid, words):
 def test_kill9_right_after_the_answer_keeps_the_job(env, hdfs, tmp_path):
     jobs_dir = f"{BASE}/plain/jobs"
     s = start(env, jobs_dir, tmp_path)
-    st, _, body = request(s.port, "POST", "/v1/wordcount",
-                          {"path": f"{BASE}/in", "top": 2, "words": ["cat"]})
-    s.proc.send_signal(signal.SIGKILL)  # at once: whatever the service does after the answer
-    s.proc.wait()
-    s.stop()
+    try:
+        st, _, body = request(s.port, "POST", "/v1/wordcount",
+                              {"path": f"{BASE}/in", "top": 2, "words": ["cat"]})
+        s.proc.send_signal(signal.SIGKILL)  # at once: whatever the service does after the answer
+        s.proc.wait()
+    finally:
+        s.stop()
     assert st == 202, body
     recorded = record_exists(hdfs, jobs_dir, body["id"])
     restarted_and_finished(env, hdfs, jobs_dir, tmp_path / "again", body["id"], ["cat"])
@@ -136,6 +138,7 @@ def test_submission_answered_while_record_writes_hang(env, hdfs, tmp_path):
     u = urllib.parse.urlsplit(env["GRIDGATE_WEBHDFS_URL"])
     relay = HoldingRelay(u.port, rb"PUT \S*" + re.escape(jobs_dir.encode()) + rb"/\S*op=CREATE")
     relay.start()
+    s = None
     try:
         s = start(env, jobs_dir, tmp_path, GRIDGATE_BACKEND_TIMEOUT_MS="3000",
                   GRIDGATE_WEBHDFS_URL=f"http://127.0.0.1:{relay.port}{u.path}")
@@ -145,8 +148,9 @@ def test_submission_answered_while_record_writes_hang(env, hdfs, tmp_path):
         wait_for(lambda: relay.count() > 0, timeout=10, what="a record write held")
         s.proc.send_signal(signal.SIGKILL)
         s.proc.wait()
-        s.stop()
     finally:
+        if s:
+            s.stop()  # a no-op after the kill; stops the service when an assertion failed
         relay.stop()
     assert not record_exists(hdfs, jobs_dir, body["id"])
     restarted_and_finished(env, hdfs, jobs_dir, tmp_path / "again", body["id"], ["mat"])
