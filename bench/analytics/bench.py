@@ -1,7 +1,8 @@
 """Measures gridgate-analytics against the WebHCat stand-in of the local stack (run via ./run).
 
 1. submit: POST /templeton/v1/hive (direct) vs POST /v1/queries (through the service, which
-   also writes the job's record to HDFS before and after submitting),
+   answers once WebHCat accepted the job and writes its lease and record to HDFS afterwards;
+   the target is an added p50 under 20 ms),
 2. status: GET /templeton/v1/jobs/:id (direct) vs GET /v1/jobs/{id} of an unfinished job (the
    service answers from memory; its tracker does the polling),
 3. a finished job through the service: GET /v1/jobs/{id} with its first page of rows (one
@@ -103,21 +104,28 @@ def start_service(env, jobs_dir):
 
 
 def direct(env, rounds):
+    """Submits on one keep-alive connection (with a status call after each), then on a new
+    connection each time: on a kept connection after its first exchange, the stand-in's replies
+    wait about 40 ms for the client's delayed ACK (its HTTP server writes a reply in two segments),
+    which a fresh connection does not, and which libcurl in the service meets less often. The
+    lower of the two is the baseline the service is held to."""
     u = urllib.parse.urlsplit(env["GRIDGATE_WEBHCAT_URL"])
     c, user = Conn(u.port), env["GRIDGATE_HADOOP_USER"]
-    submit, status = [], []
-    for i in range(rounds):
+    submit, status, fresh = [], [], []
+    hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+    for i in range(2 * rounds):
         form = urllib.parse.urlencode({"user.name": user, "execute": f"SELECT {i}",
                                        "statusdir": f"/tmp/gridgate-bench/{RUN}/direct/{i}"})
-        t, st, _, body = c.call("POST", f"{u.path}/hive", form,
-                                {"Content-Type": "application/x-www-form-urlencoded"})
+        t, st, _, body = (c if i < rounds else Conn(u.port)).call("POST", f"{u.path}/hive", form,
+                                                                  hdr)
         assert st == 200, body
-        submit.append(t)
-        job = json.loads(body)["id"]
-        t, st, _, _ = c.call("GET", f"{u.path}/jobs/{job}?user.name={user}")
-        assert st == 200
-        status.append(t)
-    return submit, status
+        (submit if i < rounds else fresh).append(t)
+        if i < rounds:
+            job = json.loads(body)["id"]
+            t, st, _, _ = c.call("GET", f"{u.path}/jobs/{job}?user.name={user}")
+            assert st == 200
+            status.append(t)
+    return submit, fresh, status
 
 
 def through_service(port, rounds):
@@ -175,7 +183,8 @@ def main():
     print(mem_idle, flush=True)
     mem_end = None
     try:
-        d_submit, d_status = direct(env, ROUNDS)
+        d_kept, d_fresh, d_status = direct(env, ROUNDS)
+        d_submit = min(d_kept, d_fresh, key=lambda xs: pct(xs, 50))
         s_submit, s_status, s_finished = through_service(port, ROUNDS)
         wc_first, wc_repeats = wordcount(port, env)
         mem_end = procmem.line(proc.pid, "gridgate-analytics at the end (VmHWM: the peak)")
@@ -190,14 +199,19 @@ def main():
     print()
     print("| call | n | p50 ms | p99 ms | added p50 ms | added p99 ms |")
     print("| --- | --- | --- | --- | --- | --- |")
-    row("submit: POST /templeton/v1/hive (direct)", d_submit)
+    row("submit: POST /templeton/v1/hive (direct, one kept connection)", d_kept)
+    row("submit: POST /templeton/v1/hive (direct, a new connection each)", d_fresh)
     row("submit: POST /v1/queries (service)", s_submit, d_submit)
+    added = pct(s_submit, 50) - pct(d_submit, 50)
     row("status: GET /templeton/v1/jobs/:id (direct)", d_status)
     if s_status:
         row("status: GET /v1/jobs/{id}, unfinished (service)", s_status, d_status)
     row("status: GET /v1/jobs/{id}, finished, with rows (service)", s_finished, d_status)
     row("word count, repeated: POST /v1/wordcount, cached (service)", wc_repeats)
-    print(f"\nfirst word count over alice_in_wonderland.txt, end to end with ?wait: "
+    print(f"\nsubmit: added p50 {ms(added)} ms through the service over the faster direct "
+          f"submission (p50 {ms(pct(d_submit, 50))} ms) "
+          f"({'within' if added < 0.020 else 'above'} the 20 ms target)")
+    print(f"first word count over alice_in_wonderland.txt, end to end with ?wait: "
           f"{wc_first:.2f} s (a Hive job on the stand-in)")
     print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
     print(mem_idle)

@@ -32,12 +32,13 @@ typedef struct analytics_settings {
     long poll_interval_ms;
     long query_max_bytes;
     long lease_ms;
-    long retention_s;     /* finished jobs older than this are removed */
-    long retention_count; /* and beyond this many finished ones */
-    bool open_access;     /* no API token: word counts and job reads open to anyone (a lab) */
-    char *input_roots;    /* comma-separated HDFS directories word counts may read below */
-    char *backend_auth;   /* simple, basic or negotiate (analytics_client.h) */
-    char *backend_user;   /* basic */
+    long unlisted_grace_ms; /* a launched job WebHCat never lists is followed this long */
+    long retention_s;       /* finished jobs older than this are removed */
+    long retention_count;   /* and beyond this many finished ones */
+    bool open_access;       /* no API token: word counts and job reads open to anyone (a lab) */
+    char *input_roots;      /* comma-separated HDFS directories word counts may read below */
+    char *backend_auth;     /* simple, basic or negotiate (analytics_client.h) */
+    char *backend_user;     /* basic */
     char *backend_password;
 } analytics_settings;
 
@@ -69,10 +70,11 @@ typedef struct analytics_page {
     long limit;
 } analytics_page;
 
-/* analytics_service.c: everything between the parsed settings and a running service. */
-int analytics_setup(analytics_ctx *ctx); /* after gg_service_init, before gg_service_start */
-int analytics_run(analytics_ctx *ctx);   /* starts the tracker */
-void analytics_stop(analytics_ctx *ctx); /* answers parked requests, stops the tracker */
-void analytics_teardown(analytics_ctx *ctx);
+/* analytics_service.c: everything between the parsed settings and a running service, as the
+ * hooks of gg_service_main (gg_service.h); ud is the analytics_ctx. */
+int analytics_setup(void *ud); /* after gg_service_init, before gg_service_start */
+int analytics_run(void *ud);   /* starts the tracker */
+void analytics_stop(void *ud); /* answers parked requests, stops the tracker */
+void analytics_teardown(void *ud);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analytics_pool.h"
 #include "analytics_results.h"
@@ -13,6 +14,10 @@
 
 #define LIST_DEFAULT 50
 #define LIST_MAX     1000
+/* A record is written right after the submission's answer: 0.5-1 s on MiniDFSCluster, tens of ms
+ * on a production HDFS. */
+#define RECORD_WAIT_MS  5000
+#define RECORD_RETRY_MS 100
 
 void analytics_api_problem(gg_http_req *req, unsigned status, const char *slug, const char *detail,
                            const char *field)
@@ -183,13 +188,38 @@ static bool job_id_param(gg_http_req *req, const char **id)
     return true;
 }
 
+/* The wall-clock time (ms) a job id was made, from its stamp YYYYMMDD-hhmmss (UTC); 0 if none. */
+static int64_t id_made_ms(const char *id)
+{
+    struct tm tm = {0};
+    if (sscanf(id, "%4d%2d%2d-%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? 0 : (int64_t)t * 1000;
+}
+
 /* A job this replica does not know may have been submitted through another one: its record is
- * read from HDFS. False (answered 503) when WebHDFS does not answer. */
+ * read from HDFS. That replica answered before it wrote the record, so a missing record of an id
+ * made less than RECORD_WAIT_MS ago (its stamp has whole seconds: one more) is looked for again
+ * for that long. False (answered 503) when WebHDFS does not answer. */
 static bool fetched(analytics_ctx *ctx, gg_http_req *req, const char *id)
 {
     analytics_err e = {0};
-    if (!analytics_store_loaded(ctx->store) ||
-        analytics_store_fetch(ctx->store, id, gg_time_mono_ms(), &e) >= 0)
+    if (!analytics_store_loaded(ctx->store))
+        return true;
+    int64_t now = gg_time_wall_ms(), until = id_made_ms(id) + RECORD_WAIT_MS + 1000;
+    if (until > now + RECORD_WAIT_MS + 1000) /* a stamp from the future waits no longer */
+        until = now + RECORD_WAIT_MS + 1000;
+    int rc;
+    while ((rc = analytics_store_fetch(ctx->store, id, gg_time_mono_ms(), &e)) == 0 &&
+           gg_time_wall_ms() < until) {
+        struct timespec pause = {0, RECORD_RETRY_MS * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    if (rc >= 0)
         return true;
     analytics_api_backend_error(req, &e);
     return false;

@@ -1,12 +1,13 @@
 /* analytics_api_submit: POST /v1/wordcount and POST /v1/queries: validate, look for a cached
- * word count, keep the job's record, submit it to WebHCat, answer or park (see analytics_api.h).
- */
+ * word count, submit the job to WebHCat, answer or park, then take its lease and write its record
+ * (see analytics_api.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analytics_api.h"
 #include "analytics_lease.h"
+#include "analytics_recover.h"
 #include "analytics_script.h"
 #include "analytics_tracker.h"
 #include "analytics_validate.h"
@@ -50,13 +51,9 @@ static void respond(analytics_ctx *ctx, gg_http_req *req, const char *id, long w
     analytics_api_answer_job(ctx, req, id, page, how);
 }
 
-/* Drops a job whose submission failed: nothing reached WebHCat, so nothing may stay behind. */
-static void drop(analytics_ctx *ctx, const char *id, bool in_hdfs)
+/* Drops a job whose submission failed: WebHCat refused it, and nothing of it is in HDFS yet. */
+static void drop(analytics_ctx *ctx, const char *id)
 {
-    analytics_err e = {0};
-    if (in_hdfs && analytics_store_forget(ctx->store, id, &e) != 0)
-        gg_warn(&ctx->svc.log, "cannot delete the record of a job that was not submitted",
-                "{s:s, s:s}", "job", id, "error", e.msg);
     analytics_store_lock(ctx->store);
     analytics_store_remove(ctx->store, id);
     analytics_store_unlock(ctx->store);
@@ -64,26 +61,41 @@ static void drop(analytics_ctx *ctx, const char *id, bool in_hdfs)
 
 /* WebHCat did not answer the submission, but may have queued the job (a timeout, not a refused
  * connection). Dropping it could leave a job nobody follows; submitting again could run it
- * twice. The job is kept as queued: the tracker looks for it by its statusdir and follows it,
- * or fails it when WebHCat has no such job. */
+ * twice. The job is kept as queued: once recorded, the tracker looks for it by its statusdir and
+ * follows it, or fails it when WebHCat has no such job. */
 static void unconfirmed(analytics_ctx *ctx, gg_http_req *req, const char *id,
                         const analytics_err *e, long wait_s, const analytics_page *page)
 {
     analytics_store_lock(ctx->store);
     analytics_job *j = analytics_store_find(ctx->store, id);
     j->submitting = false;
-    j->next_poll_ms = gg_time_mono_ms();
+    j->unrecorded = true;
+    j->recording = true; /* by this thread, after the answer */
     analytics_store_unlock(ctx->store);
     gg_warn(&ctx->svc.log, "submission unconfirmed, looking for the job by its statusdir",
             "{s:s, s:s}", "job", id, "error", e->msg);
-    analytics_tracker_wake(ctx->tracker);
     respond(ctx, req, id, wait_s, page,
             ANALYTICS_ANSWER_ACCEPTED | ANALYTICS_ANSWER_LOCATION | ANALYTICS_ANSWER_NEW);
 }
 
-/* Record first, then WebHCat: a crash in between leaves a record the tracker can settle (it
- * finds the job by its statusdir, or fails it); never a job nobody knows about. The record's
- * update with WebHCat's id is left to the tracker, so the request pays for one HDFS write. */
+/* After the answer: the lease (owner.1) and the record, on this pool thread, so that the
+ * submission's answer never waits for HDFS to close a file. A crash before they are written
+ * leaves a job only WebHCat knows: analytics_recover finds it in WebHCat's list by its statusdir
+ * and rebuilds it from the note the submission handed over. A failure here leaves the job
+ * unrecorded for the tracker to try again. */
+static void record(analytics_ctx *ctx, const char *id)
+{
+    analytics_err e = {0};
+    if (analytics_lease_record_new(ctx, id, true, &e) != 0)
+        gg_warn(&ctx->svc.log, "cannot take the lease of a submitted job yet, will retry",
+                "{s:s, s:s}", "job", id, "error", e.msg);
+    analytics_tracker_wake(ctx->tracker);
+}
+
+/* WebHCat first, then the record: the answer costs one WebHCat call. The job is never
+ * forgotten: it is in this replica's memory from before the call, the tracker records it if the
+ * write below fails, and analytics_recover finds it in WebHCat's list if this process dies
+ * before the record is written. */
 static void submit(analytics_ctx *ctx, gg_http_req *req, analytics_job *j, long wait_s,
                    const analytics_page *page)
 {
@@ -95,32 +107,27 @@ static void submit(analytics_ctx *ctx, gg_http_req *req, analytics_job *j, long 
     j->submitting = true;
     j->created_ms = gg_time_wall_ms();
     analytics_job_touch(j);
+    char *define = analytics_recover_define(j);
     analytics_store_lock(ctx->store);
-    int added = analytics_store_add(ctx->store, j);
+    int added = define ? analytics_store_add(ctx->store, j) : -1;
     analytics_store_unlock(ctx->store);
     if (added != 0) {
+        free(define);
         analytics_job_free(j);
         gg_http_reply_problem(req, 500, "internal", "out of memory");
         return;
     }
     analytics_err e = {0};
-    if (analytics_store_save(ctx->store, id, &e) != 0) {
-        drop(ctx, id, false);
-        analytics_api_backend_error(req, &e);
+    int rc = analytics_webhcat_submit(&ctx->backend, hiveql, statusdir, define,
+                                      ctx->cfg.submit_timeout_ms, wid, sizeof(wid), &e);
+    free(define);
+    if (rc != 0 && e.kind == AE_UNREACHABLE && e.uncertain) {
+        unconfirmed(ctx, req, id, &e, wait_s, page);
+        record(ctx, id);
         return;
     }
-    if (analytics_lease_claim_new(ctx, id, &e) != 0) {
-        drop(ctx, id, true);
-        analytics_api_backend_error(req, &e);
-        return;
-    }
-    if (analytics_webhcat_submit(&ctx->backend, hiveql, statusdir, ctx->cfg.submit_timeout_ms, wid,
-                                 sizeof(wid), &e) != 0) {
-        if (e.kind == AE_UNREACHABLE && e.uncertain) {
-            unconfirmed(ctx, req, id, &e, wait_s, page);
-            return;
-        }
-        drop(ctx, id, true);
+    if (rc != 0) {
+        drop(ctx, id);
         analytics_api_backend_error(req, &e);
         return;
     }
@@ -129,19 +136,20 @@ static void submit(analytics_ctx *ctx, gg_http_req *req, analytics_job *j, long 
     snprintf(j->webhcat_id, sizeof(j->webhcat_id), "%s", wid);
     j->submitted_ms = gg_time_wall_ms();
     j->submitting = false;
+    j->unrecorded = true;
+    j->recording = true; /* by this thread, after the answer */
     j->poll_delay_ms = FIRST_POLL_MS < ctx->cfg.poll_interval_ms
                            ? FIRST_POLL_MS
                            : (uint32_t)ctx->cfg.poll_interval_ms;
     j->next_poll_ms = gg_time_mono_ms() + j->poll_delay_ms;
-    analytics_job_touch(j); /* the tracker writes the record: a crash before that is covered by
-                               the record already there (the job is found by its statusdir) */
+    analytics_job_touch(j);
     analytics_store_unlock(ctx->store);
     gg_counter_add(ctx->m.submitted[kind], 1);
     gg_info(&ctx->svc.log, "job submitted", "{s:s, s:s, s:s}", "job", id, "kind",
             analytics_job_kind_name(kind), "webhcat_job", wid);
-    analytics_tracker_wake(ctx->tracker);
     respond(ctx, req, id, wait_s, page,
             ANALYTICS_ANSWER_ACCEPTED | ANALYTICS_ANSWER_LOCATION | ANALYTICS_ANSWER_NEW);
+    record(ctx, id); /* req is answered (or parked): only the job's id is used from here on */
 }
 
 /* Directories a word count's input may hold; a larger tree is refused rather than listed for

@@ -117,6 +117,10 @@ static const gg_conf_opt analytics_opts[] = {
     {"job-lease-ms", GG_CONF_INT, offsetof(analytics_settings, lease_ms), "3000",
      "lease of the replica that tracks a job; another takes the job over after it lapses", 300,
      600000, NULL, 0},
+    {"unlisted-grace-ms", GG_CONF_INT, offsetof(analytics_settings, unlisted_grace_ms),
+     "600000",
+     "how long a job whose launcher started but that WebHCat never lists is looked for before "
+     "it is failed", 1000, 86400000, NULL, 0},
     {"backend-auth", GG_CONF_STR, offsetof(analytics_settings, backend_auth), "simple",
      "authentication towards WebHCat and WebHDFS: simple (user.name only), basic (HTTP Basic, "
      "e.g. an Apache Knox gateway) or negotiate (SPNEGO with the process's Kerberos ticket)", 0,

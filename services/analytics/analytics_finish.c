@@ -287,8 +287,10 @@ static int launched(analytics_ctx *ctx, const char *id, analytics_err *e)
 /* A job WebHCat does not list: still being submitted (WebHCat lists what YARN knows, and the
  * controller job reaches YARN only once WebHCat has staged it), launched but left out of the
  * list (WebHCat lists a job whose status it cannot fetch without its userargs), or never
- * submitted. Settled by its exit status once there is one; followed while its launcher has left
- * evidence of life or the submission may still be under way; failed otherwise. */
+ * submitted. Settled by its exit status once there is one; followed while the submission may
+ * still be under way (twice the submission timeout), and while its launcher has left evidence of
+ * life, but only for GRIDGATE_UNLISTED_GRACE_MS from its creation: a job WebHCat never lists
+ * cannot be polled, killed or told apart from one whose launcher died; failed otherwise. */
 static int not_listed(analytics_ctx *ctx, const char *id, analytics_err *e)
 {
     analytics_store_lock(ctx->store);
@@ -302,18 +304,26 @@ static int not_listed(analytics_ctx *ctx, const char *id, analytics_err *e)
         return analytics_finish_orphan(ctx, id, e);
     if (e->kind != AE_NOT_FOUND && e->kind != AE_BACKEND)
         return -1;
-    int64_t grace = 2 * (int64_t)ctx->cfg.submit_timeout_ms;
-    int alive = gg_time_wall_ms() - created < grace ? 1 : launched(ctx, id, e);
-    if (alive != 0) {
-        if (alive > 0)
-            analytics_err_set(e, AE_NOT_FOUND, "webhcat", 0,
-                              "WebHCat does not list the job yet; looking again");
+    int64_t age = gg_time_wall_ms() - created;
+    int alive = age < 2 * (int64_t)ctx->cfg.submit_timeout_ms ? 1 : launched(ctx, id, e);
+    if (alive > 0 && age < ctx->cfg.unlisted_grace_ms) {
+        analytics_err_set(e, AE_NOT_FOUND, "webhcat", 0,
+                          "WebHCat does not list the job yet; looking again");
         return -1;
     }
+    if (alive < 0)
+        return -1;
     analytics_remote_state rs = {.state = AJ_FAILED, .progress = -1, .exit_value = -1};
-    snprintf(rs.failure, sizeof(rs.failure),
-             "the service stopped while submitting this job and WebHCat has no job with its "
-             "statusdir");
+    if (alive > 0)
+        snprintf(rs.failure, sizeof(rs.failure),
+                 "WebHCat has not listed this job for %lld s although its launcher started (its "
+                 "statusdir has stdout or stderr): given up after the grace period "
+                 "(GRIDGATE_UNLISTED_GRACE_MS), the job's outcome is unknown",
+                 (long long)(age / 1000));
+    else
+        snprintf(rs.failure, sizeof(rs.failure),
+                 "the service stopped while submitting this job and WebHCat has no job with its "
+                 "statusdir");
     return analytics_finish_job(ctx, id, &rs, e);
 }
 

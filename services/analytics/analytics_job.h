@@ -42,6 +42,9 @@ typedef struct analytics_job {
     bool kill_requested;
     /* In memory only. */
     bool submitting;      /* an HTTP worker is submitting it: the tracker leaves it alone */
+    bool unrecorded;      /* WebHCat has it, this replica has neither taken owner.1 nor written
+                             its first record yet (analytics_lease_record_new) */
+    bool recording;       /* a thread is doing that right now */
     bool dirty;           /* the record in HDFS is older than this */
     uint64_t version;     /* bumped by every change (analytics_job_touch) */
     int64_t next_poll_ms; /* monotonic time of the tracker's next look */

@@ -37,12 +37,36 @@ static int claim(analytics_ctx *ctx, const char *id, int n, analytics_err *e)
     return rc;
 }
 
-int analytics_lease_claim_new(analytics_ctx *ctx, const char *id, analytics_err *e)
+int analytics_lease_record_new(analytics_ctx *ctx, const char *id, bool reserved, analytics_err *e)
 {
+    analytics_store_lock(ctx->store);
+    analytics_job *j = analytics_store_find(ctx->store, id);
+    bool todo = j && j->unrecorded && (reserved || !j->recording);
+    if (todo)
+        j->recording = true;
+    if (!todo && j && reserved)
+        j->recording = false;
+    analytics_store_unlock(ctx->store);
+    if (!todo)
+        return 0;
     int rc = claim(ctx, id, 1, e);
-    if (rc == 1)
-        analytics_err_set(e, AE_BACKEND, "webhdfs", 403, "job %s has an owner already", id);
-    return rc == 0 ? 0 : -1;
+    bool won = rc == 0;
+    /* Lost (1): another replica recovered the job first and writes its record; this one follows
+     * it as any job it does not hold. */
+    if (won && analytics_store_save(ctx->store, id, e) != 0)
+        gg_warn(&ctx->svc.log, "cannot write job record yet, will retry", "{s:s, s:s}", "job", id,
+                "error", e->msg);
+    analytics_store_lock(ctx->store);
+    j = analytics_store_find(ctx->store, id);
+    if (j) {
+        j->recording = false;
+        if (rc >= 0) { /* a record that failed stays dirty: the tracker writes it again */
+            j->unrecorded = false;
+            j->next_poll_ms = gg_time_mono_ms();
+        }
+    }
+    analytics_store_unlock(ctx->store);
+    return rc < 0 ? -1 : 0;
 }
 
 /* Renews one lease; gives the job up when a later owner file exists. */

@@ -19,8 +19,13 @@
 
 #include "analytics.h"
 
-/* Takes the lease of a job this replica just recorded (owner.1). 0, or -1 with e filled. */
-int analytics_lease_claim_new(analytics_ctx *ctx, const char *id, analytics_err *e);
+/* For a job WebHCat has and this replica has not recorded (j->unrecorded: it just submitted the
+ * job, or found it in WebHCat's list without a record): takes owner.1 and, when that wins, writes
+ * the record. Losing owner.1 leaves the job to the replica that took it. 0 done (a record write
+ * that failed is left dirty for the tracker), -1 when WebHDFS failed before the lease was decided
+ * (the job stays unrecorded and is tried again). reserved: the caller set j->recording itself
+ * (the submitting thread, so that the tracker leaves the job to it). */
+int analytics_lease_record_new(analytics_ctx *ctx, const char *id, bool reserved, analytics_err *e);
 
 /* Renews the leases of owned jobs that are due; returns when the next one is (monotonic). */
 int64_t analytics_lease_renew_due(analytics_ctx *ctx, int64_t now);

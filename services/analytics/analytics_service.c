@@ -96,8 +96,9 @@ static void replica_name(analytics_ctx *ctx)
     snprintf(ctx->replica, sizeof(ctx->replica), "%s/%ld/%08x\n", host, (long)getpid(), rnd);
 }
 
-int analytics_setup(analytics_ctx *ctx)
+int analytics_setup(void *ud)
 {
+    analytics_ctx *ctx = ud;
     if (jobs_dir(ctx) != 0)
         return -1;
     replica_name(ctx);
@@ -128,19 +129,24 @@ int analytics_setup(analytics_ctx *ctx)
     return analytics_api_mount(ctx);
 }
 
-int analytics_run(analytics_ctx *ctx)
+int analytics_run(void *ud)
 {
+    analytics_ctx *ctx = ud;
     return analytics_tracker_start(ctx->tracker);
 }
 
-void analytics_stop(analytics_ctx *ctx)
+/* Parked requests are answered (202 with the job's state) before the HTTP server stops:
+ * libmicrohttpd must not be stopped with suspended connections. */
+void analytics_stop(void *ud)
 {
+    analytics_ctx *ctx = ud;
     analytics_pool_stop(ctx->pool); /* first: a handler still running may park its request */
     analytics_tracker_stop(ctx->tracker);
 }
 
-void analytics_teardown(analytics_ctx *ctx)
+void analytics_teardown(void *ud)
 {
+    analytics_ctx *ctx = ud;
     analytics_pool_free(ctx->pool);
     analytics_tracker_free(ctx->tracker);
     analytics_store_free(ctx->store);
@@ -160,28 +166,6 @@ static void process_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static int setup(void *ctx)
-{
-    return analytics_setup(ctx);
-}
-
-static int run(void *ctx)
-{
-    return analytics_run(ctx);
-}
-
-/* Parked requests are answered (202 with the job's state) before the HTTP server stops:
- * libmicrohttpd must not be stopped with suspended connections. */
-static void quiesce(void *ctx)
-{
-    analytics_stop(ctx);
-}
-
-static void teardown(void *ctx)
-{
-    analytics_teardown(ctx);
-}
-
 /* GET /openapi.json, generated from services/analytics/openapi.json at build time. */
 extern const unsigned char analytics_openapi[];
 
@@ -191,8 +175,8 @@ const gg_service_def analytics_service = {
     .openapi = analytics_openapi,
     .process_init = process_init,
     .process_cleanup = curl_global_cleanup,
-    .setup = setup,
-    .run = run,
-    .quiesce = quiesce,
-    .teardown = teardown,
+    .setup = analytics_setup,
+    .run = analytics_run,
+    .quiesce = analytics_stop,
+    .teardown = analytics_teardown,
 };

@@ -130,10 +130,11 @@ static size_t position(const analytics_store *s, const char *id)
 }
 
 /* Whether the tracker still has something to do with j: follow it in WebHCat (or another
- * replica's lease), let its submission end, or write its record. */
+ * replica's lease), let its submission end, take its lease, or write its record. */
 static bool needs_tracking(const analytics_job *j)
 {
-    return !analytics_job_terminal(j->state) || j->submitting || (j->dirty && j->owned);
+    return !analytics_job_terminal(j->state) || j->submitting || j->unrecorded ||
+           (j->dirty && j->owned);
 }
 
 static int class_of(const analytics_job *j)
@@ -406,6 +407,7 @@ static int load_unknown(analytics_store *s, bool quiet, analytics_err *e)
         list.count = 0; /* no job was ever kept: nothing to load */
     }
     int rc = 0;
+    size_t recordless = 0;
     for (size_t i = 0; i < list.count && rc >= 0; i++) {
         if (!list.items[i].is_dir || !analytics_valid_job_id(list.items[i].name))
             continue;
@@ -414,8 +416,14 @@ static int load_unknown(analytics_store *s, bool quiet, analytics_err *e)
         analytics_store_unlock(s);
         if (!known)
             rc = load_one(s, list.items[i].name, quiet, e);
+        recordless += !known && rc == 0;
     }
     analytics_hdfs_list_free(&list);
+    if (rc >= 0) {
+        analytics_store_lock(s);
+        s->recordless = recordless;
+        analytics_store_unlock(s);
+    }
     return rc < 0 ? -1 : 0;
 }
 
@@ -426,7 +434,6 @@ int analytics_store_load(analytics_store *s, analytics_err *e)
     int rc = load_unknown(s, false, e);
     if (rc == 0) {
         analytics_store_lock(s);
-        s->loaded = true;
         size_t total = s->count;
         analytics_store_unlock(s);
         gg_info(s->log, "job records loaded", "{s:s, s:I}", "jobs_dir", s->jobs_dir, "jobs",
@@ -435,10 +442,25 @@ int analytics_store_load(analytics_store *s, analytics_err *e)
     return rc;
 }
 
+void analytics_store_set_loaded(analytics_store *s)
+{
+    analytics_store_lock(s);
+    s->loaded = true;
+    analytics_store_unlock(s);
+}
+
 int analytics_store_sweep(analytics_store *s, analytics_err *e)
 {
     /* Quiet: a directory without a record yet is a submission in flight on another replica. */
     return load_unknown(s, true, e);
+}
+
+size_t analytics_store_recordless(analytics_store *s)
+{
+    analytics_store_lock(s);
+    size_t n = s->recordless;
+    analytics_store_unlock(s);
+    return n;
 }
 
 /* Whether id was looked for in HDFS and missing less than NEG_TTL_MS ago. */

@@ -73,11 +73,18 @@ void analytics_store_path(const analytics_store *s, const char *id, const char *
                           size_t outlen);
 /* Writes the job's record if it changed since the last write. */
 int analytics_store_save(analytics_store *s, const char *id, analytics_err *e);
-/* Reads every record under jobs_dir into the index (once; later calls return 0 at once). */
+/* Reads every record under jobs_dir into the index (again at each call until the store is
+ * marked loaded, then no more). */
 int analytics_store_load(analytics_store *s, analytics_err *e);
+/* From now on the index holds every job (analytics_store_loaded): the records are read, and
+ * WebHCat's list was looked at for jobs without one (analytics_recover.h). */
+void analytics_store_set_loaded(analytics_store *s);
 /* Lists jobs_dir again and reads the records of jobs it does not know yet (jobs submitted
  * through other replicas). */
 int analytics_store_sweep(analytics_store *s, analytics_err *e);
+/* Job directories the last load or sweep found without a readable record: a submission whose
+ * record is being written, or a job whose replica died before writing it (analytics_recover). */
+size_t analytics_store_recordless(analytics_store *s);
 /* Makes sure job id is in the index, reading its record from HDFS when it is not (a job
  * submitted through another replica). A missing record is remembered for a few hundred ms (now:
  * monotonic ms). 1 known, 0 no such job, -1 WebHDFS failed. */

@@ -35,7 +35,8 @@ struct analytics_store {
     size_t nactive, active_cap;
     size_t settled[ANALYTICS_STORE_CLASSES]; /* settled jobs by kind and state: the list's totals */
     bool loaded;
-    uint64_t visits; /* jobs handed out to walks (analytics_store_visits) */
+    size_t recordless; /* job directories without a readable record at the last listing */
+    uint64_t visits;   /* jobs handed out to walks (analytics_store_visits) */
     struct {
         char id[32];
         int64_t until_ms;

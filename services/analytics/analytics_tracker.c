@@ -10,6 +10,7 @@
 #include "analytics_api.h"
 #include "analytics_finish.h"
 #include "analytics_lease.h"
+#include "analytics_recover.h"
 #include "analytics_webhcat.h"
 #include "gg_backoff.h"
 
@@ -20,6 +21,7 @@
 #define FAILED_POLL_X  8    /* a job whose status call failed: up to 8 intervals between tries */
 #define KILL_RESEND_X  10   /* a kill not seen in the status after 10 intervals is sent again */
 #define POLL_BATCH     64   /* jobs polled per pass before parked requests get a look */
+#define RECOVER_X      10 /* record-less job directories: WebHCat's list at most every 10 leases */
 
 typedef struct parked {
     gg_http_req *req;
@@ -38,10 +40,11 @@ struct analytics_tracker {
     bool running, stopping, woken;
     parked *parked;
     size_t nparked;
-    gg_backoff load_backoff, webhcat_backoff, save_backoff;
-    int64_t load_at, webhcat_at, save_at; /* monotonic: no attempt before */
-    int64_t sweep_at;                     /* next listing of the jobs directory */
-    bool expiring;                        /* retention has more jobs to remove */
+    gg_backoff load_backoff, webhcat_backoff, save_backoff, recover_backoff;
+    int64_t load_at, webhcat_at, save_at, recover_at; /* monotonic: no attempt before */
+    bool recovered;                                   /* WebHCat's list was read once */
+    int64_t sweep_at;                                 /* next listing of the jobs directory */
+    bool expiring;                                    /* retention has more jobs to remove */
 };
 
 analytics_tracker *analytics_tracker_new(analytics_ctx *ctx)
@@ -56,6 +59,7 @@ analytics_tracker *analytics_tracker_new(analytics_ctx *ctx)
     gg_backoff_init(&t->load_backoff, 100, cap);
     gg_backoff_init(&t->webhcat_backoff, 100, cap);
     gg_backoff_init(&t->save_backoff, 100, cap);
+    gg_backoff_init(&t->recover_backoff, 100, cap);
     return t;
 }
 
@@ -137,6 +141,8 @@ static int64_t answer_parked(analytics_tracker *t, int64_t now, bool all)
     return soonest;
 }
 
+static int64_t recover(analytics_tracker *t, int64_t now);
+
 static int64_t try_load(analytics_tracker *t, int64_t now)
 {
     if (now < t->load_at)
@@ -144,6 +150,11 @@ static int64_t try_load(analytics_tracker *t, int64_t now)
     analytics_err e = {0};
     if (analytics_store_load(t->ctx->store, &e) == 0) {
         gg_backoff_reset(&t->load_backoff);
+        /* One look at WebHCat's list before the jobs are shown, so that a job this service
+         * answered just before it died is listed from the start. A WebHCat that does not answer
+         * delays nothing more: the tracker looks again with backoff. */
+        recover(t, now);
+        analytics_store_set_loaded(t->ctx->store);
         gg_health_report(t->ctx->jobs_dep, true, NULL);
         t->sweep_at = now + t->ctx->cfg.lease_ms;
         return now;
@@ -258,7 +269,7 @@ static int poll_one(analytics_tracker *t, const char *id)
     char wid[96];
     analytics_store_lock(t->ctx->store);
     analytics_job *j = analytics_store_find(t->ctx->store, id);
-    bool skip = !j || j->submitting || analytics_job_terminal(j->state);
+    bool skip = !j || j->submitting || j->unrecorded || analytics_job_terminal(j->state);
     bool owned = j && j->owned;
     snprintf(wid, sizeof(wid), "%s", j ? j->webhcat_id : "");
     analytics_store_unlock(t->ctx->store);
@@ -337,25 +348,34 @@ static int64_t poll_jobs(analytics_tracker *t, int64_t now)
     return n ? gg_time_mono_ms() : soonest; /* after a pass, look again for the next one */
 }
 
-/* Writes records whose earlier write failed. */
+/* Writes records whose earlier write failed, and takes the lease and writes the first record of
+ * jobs WebHCat has that this replica has not recorded (a write after the answer that failed, or
+ * a job found again in WebHCat's list). */
 static int64_t save_dirty(analytics_tracker *t, int64_t now)
 {
     if (now < t->save_at)
         return t->save_at;
     char ids[POLL_BATCH][32];
+    bool fresh[POLL_BATCH];
     size_t n = 0;
     analytics_job *const *jobs;
     analytics_store_lock(t->ctx->store);
     size_t count = analytics_store_active(t->ctx->store, &jobs);
     for (size_t i = 0; i < count && n < POLL_BATCH; i++) {
         analytics_job *j = jobs[i];
-        if (j->dirty && !j->submitting && j->owned)
+        if (j->submitting || j->recording)
+            continue;
+        if (j->unrecorded || (j->dirty && j->owned)) {
+            fresh[n] = j->unrecorded;
             snprintf(ids[n++], sizeof(ids[0]), "%s", j->id);
+        }
     }
     analytics_store_unlock(t->ctx->store);
     for (size_t i = 0; i < n; i++) {
         analytics_err e = {0};
-        if (analytics_store_save(t->ctx->store, ids[i], &e) != 0) {
+        int rc = fresh[i] ? analytics_lease_record_new(t->ctx, ids[i], false, &e)
+                          : analytics_store_save(t->ctx->store, ids[i], &e);
+        if (rc != 0) {
             t->save_at = now + gg_backoff_next(&t->save_backoff);
             return t->save_at;
         }
@@ -367,6 +387,30 @@ static int64_t save_dirty(analytics_tracker *t, int64_t now)
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
+}
+
+/* Jobs WebHCat accepted whose record never reached HDFS (analytics_recover.h): looked for in
+ * WebHCat's list once after the records are loaded (this replica may have died right after
+ * answering a submission), then whenever the jobs directory holds directories without a record
+ * (another replica may have died so), at most every RECOVER_X leases: the list is costly. */
+static int64_t recover(analytics_tracker *t, int64_t now)
+{
+    bool due = !t->recovered || analytics_store_recordless(t->ctx->store) > 0;
+    if (!due || now < t->recover_at)
+        return due ? t->recover_at : INT64_MAX;
+    analytics_err e = {0};
+    int added = analytics_recover_listed(t->ctx, &e);
+    if (added < 0) {
+        if (t->recover_backoff.attempt == 0)
+            gg_warn(&t->ctx->svc.log, "cannot look for unrecorded jobs in WebHCat yet, retrying",
+                    "{s:s}", "error", e.msg);
+        t->recover_at = now + gg_backoff_next(&t->recover_backoff);
+        return t->recover_at;
+    }
+    gg_backoff_reset(&t->recover_backoff);
+    t->recovered = true;
+    t->recover_at = now + RECOVER_X * t->ctx->cfg.lease_ms;
+    return added > 0 ? now : INT64_MAX; /* record them at once */
 }
 
 /* Retention: finished jobs past the configured age or count leave memory and HDFS (record,
@@ -448,7 +492,8 @@ static void *tracker_main(void *arg)
         } else {
             next = min64(next, analytics_lease_renew_due(t->ctx, now));
             next = min64(next, poll_jobs(t, now));
-            next = min64(next, save_dirty(t, now));
+            next = min64(next, recover(t, now));
+            next = min64(next, save_dirty(t, gg_time_mono_ms()));
             next = min64(next, sweep(t, gg_time_mono_ms()));
         }
         next = min64(next, answer_parked(t, gg_time_mono_ms(), false));

@@ -120,12 +120,15 @@ static int take_id(json_t *j, const char *key, char *id, size_t idlen, analytics
 }
 
 int analytics_webhcat_submit(const analytics_backend *b, const char *hiveql, const char *statusdir,
-                             long timeout_ms, char *id, size_t idlen, analytics_err *e)
+                             const char *define, long timeout_ms, char *id, size_t idlen,
+                             analytics_err *e)
 {
     gg_buf form = {0};
     gg_buf_form(&form, "user.name", b->user);
     gg_buf_form(&form, "execute", hiveql);
     gg_buf_form(&form, "statusdir", statusdir);
+    if (define)
+        gg_buf_form(&form, "define", define);
     if (!gg_buf_str(&form)) {
         analytics_err_set(e, AE_INTERNAL, WEBHCAT, 0, "out of memory");
         return -1;
@@ -191,7 +194,7 @@ int analytics_webhcat_kill(const analytics_backend *b, const char *id, long time
 }
 
 /* GET jobs answers a JSON array, which webhcat_call does not accept: read it here. */
-static json_t *list_jobs(const analytics_backend *b, long timeout_ms, analytics_err *e)
+json_t *analytics_webhcat_list(const analytics_backend *b, long timeout_ms, analytics_err *e)
 {
     char *url = webhcat_url(b, "/jobs", "&fields=*");
     if (!url) {
@@ -220,7 +223,7 @@ static json_t *list_jobs(const analytics_backend *b, long timeout_ms, analytics_
 int analytics_webhcat_find(const analytics_backend *b, const char *statusdir, long timeout_ms,
                            char *id, size_t idlen, analytics_err *e)
 {
-    json_t *list = list_jobs(b, timeout_ms, e);
+    json_t *list = analytics_webhcat_list(b, timeout_ms, e);
     if (!list)
         return -1;
     size_t i;

@@ -11,12 +11,14 @@
 /* Health probe (gg_health_probe); ud is the analytics_backend. GET status must say "ok". */
 int analytics_webhcat_probe(void *ud, char *err, size_t errlen);
 
-/* POST hive with execute=hiveql and statusdir; the job id WebHCat gave goes to id. WebHCat may
- * take seconds to queue a job, so this call has its own bound, timeout_ms. When it fails with
- * e->uncertain set (no answer in time, or a 502/504 of a gateway, or a 500 that is not
- * WebHCat's own JSON error), WebHCat may have queued the job all the same. */
+/* POST hive with execute=hiveql, statusdir and (unless NULL) one define NAME=VALUE, which WebHCat
+ * passes to hive as --hiveconf and keeps in the job's userargs; the job id WebHCat gave goes to
+ * id. WebHCat may take seconds to queue a job, so this call has its own bound, timeout_ms. When
+ * it fails with e->uncertain set (no answer in time, or a 502/504 of a gateway, or a 500 that is
+ * not WebHCat's own JSON error), WebHCat may have queued the job all the same. */
 int analytics_webhcat_submit(const analytics_backend *b, const char *hiveql, const char *statusdir,
-                             long timeout_ms, char *id, size_t idlen, analytics_err *e);
+                             const char *define, long timeout_ms, char *id, size_t idlen,
+                             analytics_err *e);
 
 /* GET jobs/:jobid; *out gets the answer's JSON object (caller owns it). AE_NOT_FOUND only when
  * WebHCat itself says 400 {"error": "Could not find job ..."}: a 404 or 400 in HTML (a proxy, a
@@ -37,6 +39,10 @@ int analytics_webhcat_kill(const analytics_backend *b, const char *id, long time
  * when no job has it. */
 int analytics_webhcat_find(const analytics_backend *b, const char *statusdir, long timeout_ms,
                            char *id, size_t idlen, analytics_err *e);
+
+/* GET jobs?fields=*: every job of the user, [{"id": ..., "detail": {... "userargs": {...}}}],
+ * or NULL with e filled. WebHCat fetches every job's status for it: timeout_ms bounds it. */
+json_t *analytics_webhcat_list(const analytics_backend *b, long timeout_ms, analytics_err *e);
 
 /* WebHCat job ids are safe to put in a URL path: [A-Za-z0-9_.-], 1 to 95 characters. */
 int analytics_webhcat_id_ok(const char *id);

@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rc == 0 || err[0] != '\0');
         break;
     case 1:
-        rc = analytics_webhcat_submit(&backend, "SELECT 1;", "/gridgate/jobs/x", 10000, id,
+        rc = analytics_webhcat_submit(&backend, "SELECT 1;", "/gridgate/jobs/x", NULL, 10000, id,
                                       sizeof(id), &e);
         check_failure(rc, &e);
         check_id(rc, id);

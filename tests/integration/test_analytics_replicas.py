@@ -204,6 +204,8 @@ def test_concurrent_wordcounts_each_tracked_by_one_replica(replicas):
 
 
 def owners(hdfs, jobs_dir, jid):
+    if hdfs._call("GET", f"{jobs_dir}/{jid}", "GETFILESTATUS")[0] == 404:
+        return []  # the lease is taken just after the submission's answer
     return sorted(s["pathSuffix"] for s in hdfs.list(f"{jobs_dir}/{jid}")
                   if s["pathSuffix"].startswith("owner."))
 
@@ -214,7 +216,8 @@ def test_kill9_of_the_tracking_replica(replicas, hdfs):
     st, _, sub = request_submit(a)
     assert st == 202, sub
     jid = sub["id"]
-    assert owners(hdfs, jobs_dir, jid) == ["owner.1"]
+    wait_for(lambda: owners(hdfs, jobs_dir, jid) == ["owner.1"], timeout=10,
+             what="the submitting replica's lease")
     wait_for(lambda: job(b, jid)["state"] in ("queued", "running"), timeout=5, what="job known")
     a.proc.send_signal(signal.SIGKILL)
     a.proc.wait()

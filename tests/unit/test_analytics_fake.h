@@ -31,7 +31,8 @@ typedef struct fjob {
     char state[16];
     char statusdir[256];
     char *execute;
-    int exit; /* -1 while it runs */
+    char *define; /* the first define field, or NULL */
+    int exit;     /* -1 while it runs */
 } fjob;
 
 typedef struct fake {
@@ -60,6 +61,7 @@ typedef struct fake {
     int kill_refuse;       /* the next this many DELETEs answer 500 without killing */
     int list_hide;         /* GET jobs leaves every job out for this many more listings */
     int slow_jobs_ms;      /* GET jobs takes this long */
+    bool create_refuse;    /* WebHDFS CREATE below /jobs answers 500 (HDFS in trouble) */
     int status_calls, delete_calls, list_calls;
     int64_t status_at[256]; /* monotonic ms of each GET jobs/:id */
 } fake;
@@ -230,11 +232,14 @@ static json_t *job_status(const fjob *j, bool null_exit)
     for (int i = 0; i < 5; i++)
         if (strcmp(names[i], j->state) == 0)
             run = i + 1;
-    return json_pack("{s:{s:s, s:i, s:s}, s:s, s:s, s:o, s:{s:s}}", "status", "state", j->state,
-                     "runState", run, "failureInfo", "NA", "id", j->id, "percentComplete",
+    json_t *defines = json_array();
+    if (j->define)
+        json_array_append_new(defines, json_string(j->define));
+    return json_pack("{s:{s:s, s:i, s:s}, s:s, s:s, s:o, s:{s:s, s:s?, s:o}}", "status", "state",
+                     j->state, "runState", run, "failureInfo", "NA", "id", j->id, "percentComplete",
                      "map 50% reduce 0%", "exitValue",
                      j->exit >= 0 && !null_exit ? json_integer(j->exit) : json_null(), "userargs",
-                     "statusdir", j->statusdir);
+                     "statusdir", j->statusdir, "execute", j->execute, "define", defines);
 }
 
 static void ffinish_files_locked(fake *f, size_t i, const char *state, int exit, const char *out,
@@ -262,6 +267,8 @@ static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *m
         snprintf(j->statusdir, sizeof(j->statusdir), "%s", dir ? dir : "");
         free(dir);
         j->execute = form_field(body, "execute");
+        free(j->define);
+        j->define = form_field(body, "define");
         if (f->auto_finish)
             ffinish_files_locked(f, slot, "SUCCEEDED", 0, "1\n", FAKE_ONE_COLUMN, "", 0);
         json_t *answer = json_pack("{s:s}", "id", j->id);
@@ -322,6 +329,9 @@ static enum MHD_Result fwebhdfs(fake *f, struct MHD_Connection *c, const char *p
     const char *op = arg(c, "op");
     char loc[512];
     ffile *x = ffind(f, path);
+    if (strcmp(op, "CREATE") == 0 && f->create_refuse && strncmp(path, "/jobs/", 6) == 0)
+        return freply(c, 500, json_pack("{s:{s:s}}", "RemoteException", "exception", "IOException"),
+                      NULL);
     if (strcmp(op, "CREATE") == 0 || strcmp(op, "OPEN") == 0) {
         if (op[0] == 'O' && !x)
             return freply(
@@ -527,8 +537,10 @@ static int fake_teardown(void **state)
     MHD_stop_daemon(f->d);
     for (size_t i = 0; i < f->nfiles; i++)
         free(f->files[i].data);
-    for (size_t i = 0; i < f->njobs; i++)
+    for (size_t i = 0; i < f->njobs; i++) {
         free(f->jobs[i].execute);
+        free(f->jobs[i].define);
+    }
     pthread_mutex_destroy(&f->lock);
     free(f);
     return 0;

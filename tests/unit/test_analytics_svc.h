@@ -44,6 +44,7 @@ static inline svc *svc_start_cfg(fake *f, const char *api, const char *admin, bo
     c->poll_interval_ms = 100;
     c->query_max_bytes = 4096;
     c->lease_ms = 300;
+    c->unlisted_grace_ms = 600000;
     c->retention_s = 3600;
     c->retention_count = 1000;
     c->input_roots = strdup("/in");

@@ -252,10 +252,14 @@ static void test_unlisted_job_with_a_launched_statusdir_is_followed(void **state
 {
     fake *f = *state;
     const char *id = "20250101-000000-0000000c";
-    fput(f, "/jobs/20250101-000000-0000000c/job.json",
-         "{\"version\": 1, \"id\": \"20250101-000000-0000000c\", \"kind\": \"query\", "
-         "\"state\": \"queued\", \"webhcat_id\": \"\", \"hiveql\": \"SELECT 3\", "
-         "\"created_ms\": 1}");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char rec[512]; /* made 10 s ago: past twice the submission timeout, within the grace */
+    snprintf(rec, sizeof(rec),
+             "{\"version\": 1, \"id\": \"%s\", \"kind\": \"query\", \"state\": \"queued\", "
+             "\"webhcat_id\": \"\", \"hiveql\": \"SELECT 3\", \"created_ms\": %lld}",
+             id, (long long)now.tv_sec * 1000 - 10000);
+    fput(f, "/jobs/20250101-000000-0000000c/job.json", rec);
     fput(f, "/jobs/20250101-000000-0000000c/status/stderr", "Query ID = x\n");
     svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
