@@ -59,6 +59,20 @@ static void quick_polls(analytics_settings *c)
     c->submit_timeout_ms = 2500;
 }
 
+/* POST /v1/queries with hiveql, which must be accepted (202); then, unless until is NULL, waits
+ * until the job shows that state. Returns the answer (the caller owns it). */
+static json_t *submit_query(svc *s, const char *hiveql, const char *until)
+{
+    char body[256];
+    long st;
+    snprintf(body, sizeof(body), "{\"hiveql\": \"%s\"}", hiveql);
+    json_t *a = call(s, "POST", "/v1/queries", body, &st);
+    assert_int_equal(st, 202);
+    if (until)
+        json_decref(await_state(s, str(a, "id"), until));
+    return a;
+}
+
 /* Only WebHCat's own 400 {"error": "Could not find job ..."} means the job is gone. An HTML 404
  * or 400 (a proxy, a wrong base URL) or 502 leaves the job running, and the job is asked about
  * less and less often while they last. */
@@ -67,10 +81,7 @@ static void test_proxy_errors_never_end_a_job(void **state)
     fake *f = *state;
     svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
-    long st;
-    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
-    assert_int_equal(st, 202);
-    json_decref(await_state(s, str(a, "id"), "running"));
+    json_t *a = submit_query(s, "SELECT 1", "running");
     static const unsigned pages[] = {404, 400, 502};
     for (size_t k = 0; k < 3; k++) {
         int before = fget(f, &f->status_calls);
@@ -89,8 +100,7 @@ static void test_proxy_errors_never_end_a_job(void **state)
     ffinish(f, 0, "SUCCEEDED", 0, "1\n", "");
     json_decref(await_state(s, str(a, "id"), "succeeded"));
     /* WebHCat's own answer for a job it no longer has: settled by statusdir/exit. */
-    json_t *b = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 2\"}", &st);
-    json_decref(await_state(s, str(b, "id"), "running"));
+    json_t *b = submit_query(s, "SELECT 2", "running");
     char path[300];
     pthread_mutex_lock(&f->lock);
     snprintf(path, sizeof(path), "%s/exit", f->jobs[1].statusdir);
@@ -113,13 +123,11 @@ static void test_success_without_exit_value_reads_the_exit_file(void **state)
     svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     fake_set(f, &f->null_exit, true);
-    long st;
     json_t *ids[3];
     for (int i = 0; i < 3; i++) {
-        char q[64];
-        snprintf(q, sizeof(q), "{\"hiveql\": \"SELECT %d\"}", i);
-        ids[i] = call(s, "POST", "/v1/queries", q, &st);
-        assert_int_equal(st, 202);
+        char q[32];
+        snprintf(q, sizeof(q), "SELECT %d", i);
+        ids[i] = submit_query(s, q, NULL);
     }
     ffinish(f, 0, "SUCCEEDED", 17, "", "FAILED: SemanticException [Error 10001]\n");
     ffinish(f, 1, "SUCCEEDED", 0, "5\n", "");
@@ -194,10 +202,8 @@ static void test_slow_and_failing_kills_are_confirmed_by_status(void **state)
     svc_await_loaded(s);
     long st;
     json_t *ids[3];
-    for (int i = 0; i < 3; i++) {
-        ids[i] = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
-        json_decref(await_state(s, str(ids[i], "id"), "running"));
-    }
+    for (int i = 0; i < 3; i++)
+        ids[i] = submit_query(s, "SELECT 1", "running");
     fake_set(f, &f->slow_kill_ms, 1000); /* twice the backend timeout */
     json_t *k = kill_job(s, str(ids[0], "id"), &st);
     assert_int_equal(st, 202);
@@ -233,10 +239,8 @@ static void test_recovery_waits_for_a_slow_and_late_listing(void **state)
     fake_set(f, &f->slow_jobs_ms, 800); /* longer than the backend timeout */
     fake_set(f, &f->list_hide, 2);
     fake_set(f, &f->submit_fail, 504);
-    long st;
-    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+    json_t *a = submit_query(s, "SELECT 1", NULL);
     fake_set(f, &f->submit_fail, 0);
-    assert_int_equal(st, 202);
     json_decref(await_state(s, str(a, "id"), "running"));
     assert_int_equal(fjobs(f), 1);
     ffinish(f, 0, "SUCCEEDED", 0, "1\n", "");
@@ -282,12 +286,9 @@ static void test_stdout_shorter_than_hive_fetched_fails(void **state)
     fake *f = *state;
     svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
-    long st;
     json_t *ids[3];
-    for (int i = 0; i < 3; i++) {
-        ids[i] = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SHOW FUNCTIONS\"}", &st);
-        assert_int_equal(st, 202);
-    }
+    for (int i = 0; i < 3; i++)
+        ids[i] = submit_query(s, "SHOW FUNCTIONS", NULL);
     ffinish(f, 0, "SUCCEEDED", 0, "abs\nacos\n",
             "OK\nTime taken: 0.2 seconds, Fetched: 289 row(s)\n");
     ffinish(f, 1, "SUCCEEDED", 0, "abs\nacos\n", "2 rows selected (0.2 seconds)\n");
