@@ -229,6 +229,43 @@ static void test_slow_and_failing_kills_are_confirmed_by_status(void **state)
     svc_stop(s);
 }
 
+static void slow_kills(analytics_settings *c)
+{
+    quick_polls(c);
+    c->submit_timeout_ms = 3000; /* bounds a DELETE */
+}
+
+/* A DELETE the tracker sends again waits for WebHCat (YARN's kill and a Beeline "kill query",
+ * seconds): meanwhile the other jobs are polled as usual, and one that ends is seen to end. */
+static void test_a_slow_kill_does_not_hold_up_other_jobs(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_cfg(f, NULL, "adm", false, slow_kills);
+    svc_await_loaded(s);
+    json_t *a = submit_query(s, "SELECT 1", "running");
+    json_t *b = submit_query(s, "SELECT 2", "running");
+    fake_set(f, &f->kill_refuse, 1); /* the first DELETE fails: the tracker sends it again */
+    long st;
+    json_t *k = kill_job(s, str(a, "id"), &st);
+    assert_int_equal(st, 202);
+    json_decref(k);
+    fake_set(f, &f->slow_kill_ms, 4000); /* longer than the DELETE may take */
+    await_count(f, &f->delete_calls, 2); /* the one sent again is in flight */
+    ffinish(f, 1, "SUCCEEDED", 0, "2\n", "");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    json_decref(await_state(s, str(b, "id"), "succeeded"));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    if (ms >= 1500) /* polled every 50 ms; the DELETE takes 3 s */
+        fail_msg("the end of another job was seen %lld ms late", (long long)ms);
+    fake_set(f, &f->slow_kill_ms, 0);
+    json_decref(await_state(s, str(a, "id"), "killed"));
+    json_decref(a);
+    json_decref(b);
+    svc_stop(s);
+}
+
 /* A submission whose answer was lost is looked for in a listing that is slower than the usual
  * backend timeout and does not show the job at first (WebHCat still staging it): it is found. */
 static void test_recovery_waits_for_a_slow_and_late_listing(void **state)
@@ -319,6 +356,8 @@ int main(void)
                                         fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_slow_and_failing_kills_are_confirmed_by_status,
                                         fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_a_slow_kill_does_not_hold_up_other_jobs, fake_setup,
+                                        fake_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_waits_for_a_slow_and_late_listing, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_unlisted_job_with_a_launched_statusdir_is_followed,
