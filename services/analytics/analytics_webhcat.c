@@ -126,6 +126,14 @@ int analytics_webhcat_submit(const analytics_backend *b, const char *hiveql, con
     gg_buf_form(&form, "user.name", b->user);
     gg_buf_form(&form, "execute", hiveql);
     gg_buf_form(&form, "statusdir", statusdir);
+    if (b->hive_jdbc_url) {
+        /* HiveDelegator puts each `arg` on the command line before -e, where Beeline reads its
+         * connection options. */
+        gg_buf_form(&form, "arg", "-u");
+        gg_buf_form(&form, "arg", b->hive_jdbc_url);
+        gg_buf_form(&form, "arg", "-n");
+        gg_buf_form(&form, "arg", b->user);
+    }
     if (!gg_buf_str(&form)) {
         analytics_err_set(e, AE_INTERNAL, WEBHCAT, 0, "out of memory");
         return -1;

@@ -18,8 +18,10 @@ from test_analytics import request as call
 
 
 def with_modes(env, modes):
-    """The stand-in's base URL with modes selected (modes.py)."""
+    """The stand-in's base URL with modes selected (modes.py); none: the plain stand-in."""
     u = urllib.parse.urlsplit(env["GRIDGATE_WEBHCAT_URL"])
+    if not modes:
+        return env["GRIDGATE_WEBHCAT_URL"]
     return urllib.parse.urlunsplit(u._replace(path=f"/modes/{modes}{u.path}"))
 
 
@@ -102,9 +104,15 @@ def test_stdout_cut_by_the_launcher_fails_only_stdout_results(service, env, hdfs
 QUERY = "SELECT 'a\tb' AS x, CAST(NULL AS STRING) AS y, 3 AS z UNION ALL SELECT 'c', 'd', 4"
 
 
-@pytest.mark.parametrize("cli", ["header", "beeline"])
+JDBC_URL = "jdbc:hive2://hs2.example:10000/default;transportMode=binary"
+
+
+# Hive 3.1's command line as it comes, with hive.cli.print.header=true, and Hive 4's Beeline
+# (which needs GRIDGATE_HIVE_JDBC_URL): the same word count and the same rows.
+@pytest.mark.parametrize("cli", ["", "header", "beeline"])
 def test_results_do_not_depend_on_the_cli_output_format(service, env, hdfs, alice, request, cli):
-    s = start(service, env, request.node, cli)
+    extra = {"GRIDGATE_HIVE_JDBC_URL": JDBC_URL} if cli == "beeline" else {}
+    s = start(service, env, request.node, cli, **extra)
     st, _, wc = submit(s.port, {"path": "/data/text", "top": 4, "words": ["queen"]})
     assert st == 202, wc
     st, _, q = request_query(s.port, QUERY)
@@ -118,6 +126,16 @@ def test_results_do_not_depend_on_the_cli_output_format(service, env, hdfs, alic
     assert rows["state"] == "succeeded", rows
     assert sorted(rows["rows"], key=lambda r: r[2]) == [["a\tb", None, "3"], ["c", "d", "4"]]
     assert [c["name"] for c in rows["columns"]] == ["x", "y", "z"]
+
+
+def test_beeline_without_a_jdbc_url_runs_nothing(service, env, alice, request):
+    """Hive 4's bin/hive runs Beeline, which runs nothing without a connection: without
+    GRIDGATE_HIVE_JDBC_URL every job fails, saying why; with it (above) jobs run."""
+    s = start(service, env, request.node, "beeline")
+    st, _, q = request_query(s.port, "SELECT 1")
+    assert st == 202, q
+    failed = wait_job(s.port, q["id"])
+    assert failed["state"] == "failed" and "No current connection" in failed["error"], failed
 
 
 def test_basic_auth_through_a_knox_like_gateway(service, env, hdfs, alice, request):

@@ -31,7 +31,8 @@ typedef struct fjob {
     char state[16];
     char statusdir[256];
     char *execute;
-    int exit; /* -1 while it runs */
+    char *form; /* the whole POST hive body */
+    int exit;   /* -1 while it runs */
 } fjob;
 
 typedef struct fake {
@@ -255,6 +256,8 @@ static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *m
         size_t slot = f->njobs < FAKE_JOBS ? f->njobs++ : f->submitted % FAKE_JOBS;
         fjob *j = &f->jobs[slot];
         free(j->execute);
+        free(j->form);
+        j->form = strdup(body);
         snprintf(j->id, sizeof(j->id), "job_1700000000000_%04zu", ++f->submitted);
         snprintf(j->state, sizeof(j->state), "RUNNING");
         j->exit = -1;
@@ -527,8 +530,10 @@ static int fake_teardown(void **state)
     MHD_stop_daemon(f->d);
     for (size_t i = 0; i < f->nfiles; i++)
         free(f->files[i].data);
-    for (size_t i = 0; i < f->njobs; i++)
+    for (size_t i = 0; i < f->njobs; i++) {
         free(f->jobs[i].execute);
+        free(f->jobs[i].form);
+    }
     pthread_mutex_destroy(&f->lock);
     free(f);
     return 0;

@@ -266,6 +266,36 @@ static void test_a_slow_kill_does_not_hold_up_other_jobs(void **state)
     svc_stop(s);
 }
 
+static void with_jdbc_url(analytics_settings *c)
+{
+    quick_polls(c);
+    c->hive_jdbc_url = strdup("jdbc:hive2://hs2.example:10000/default;transportMode=binary");
+}
+
+/* Hive 4's bin/hive runs Beeline, which needs a connection: with GRIDGATE_HIVE_JDBC_URL set,
+ * every job carries Beeline's -u URL -n user as `arg` parameters (before -e on the command
+ * line); without it, none (Hive 3's command line refuses -u). */
+static void test_beeline_connection_arguments_follow_the_setting(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_cfg(f, NULL, "adm", false, with_jdbc_url);
+    svc_await_loaded(s);
+    json_decref(submit_query(s, "SELECT 1", NULL));
+    pthread_mutex_lock(&f->lock);
+    const char *form = f->jobs[0].form;
+    assert_non_null(strstr(form, "&arg=-u&arg=jdbc%3Ahive2%3A%2F%2Fhs2.example%3A10000%2Fdefault%"
+                                 "3BtransportMode%3Dbinary&arg=-n&arg=gridgate"));
+    pthread_mutex_unlock(&f->lock);
+    svc_stop(s);
+    s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
+    svc_await_loaded(s);
+    json_decref(submit_query(s, "SELECT 2", NULL));
+    pthread_mutex_lock(&f->lock);
+    assert_null(strstr(f->jobs[1].form, "arg="));
+    pthread_mutex_unlock(&f->lock);
+    svc_stop(s);
+}
+
 /* A submission whose answer was lost is looked for in a listing that is slower than the usual
  * backend timeout and does not show the job at first (WebHCat still staging it): it is found. */
 static void test_recovery_waits_for_a_slow_and_late_listing(void **state)
@@ -358,6 +388,8 @@ int main(void)
                                         fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_a_slow_kill_does_not_hold_up_other_jobs, fake_setup,
                                         fake_teardown),
+        cmocka_unit_test_setup_teardown(test_beeline_connection_arguments_follow_the_setting,
+                                        fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_waits_for_a_slow_and_late_listing, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_unlisted_job_with_a_launched_statusdir_is_followed,

@@ -271,9 +271,11 @@ class Runner(threading.Thread):
         """Runs the job on the engine; returns the fields of its final record."""
         jid = job["id"]
         text, failure = self._script(job)
+        beeline = job.get("cli_output") == "beeline"
         if failure is None:
             try:
-                conf, var = hiveql.parse_options(job["defines"], job["args"])
+                conf, var, conn = hiveql.parse_options(job["defines"], job["args"], beeline)
+                failure = modes.beeline_connect(conn) if beeline else None
             except hiveql.HiveArgError as e:
                 failure = (1, str(e))
         if failure is not None:

@@ -48,8 +48,12 @@ beeline
     Jobs print as Hive 4's bin/hive does, which runs Beeline for the command line
     (USE_BEELINE_FOR_HIVE_CLI=true, outputformat=table): each result is a bordered table with a
     header row, and stderr says "N rows selected (S seconds)" or "No rows affected (S seconds)"
-    instead of the command line's "Time taken: S seconds, Fetched: N row(s)". (Beeline's need for
-    a JDBC URL is not played.)
+    instead of the command line's "Time taken: S seconds, Fetched: N row(s)". Beeline runs
+    nothing without a connection: a job whose arguments (`arg`) lack `-u jdbc:hive2://...`
+    ends with exit 1 and "Cannot run commands specified using -e. No current connection"
+    (BeeLine.initArgs: connectUsingArgs, then defaultBeelineConnect, which finds no
+    beeline-site.xml here); a URL of another scheme fails as "No known driver". The stand-in
+    has no HiveServer2: any jdbc:hive2:// URL connects.
 basicauth=USER:PASSWORD
     Every request must carry HTTP Basic credentials USER:PASSWORD, else it is answered 401 with
     `WWW-Authenticate: BASIC realm="application"` and an HTML page, as an Apache Knox gateway in
@@ -208,6 +212,18 @@ class CliOutput:
         lines.append(border)
         self.out.write("".join(lines))
         self.table = []
+
+
+def beeline_connect(conn):
+    """None when Beeline connects with these -u/-n/-p options (modes.py, beeline), else the
+    (exit code, stderr) of a Beeline that could not (BeeLine.initArgs)."""
+    url = conn.get("url")
+    if not url:
+        return 1, "Cannot run commands specified using -e. No current connection"
+    if not url.startswith("jdbc:hive2://"):
+        return 1, (f"No known driver to handle \"{url}\"\n"
+                   "Cannot run commands specified using -e. No current connection")
+    return None
 
 
 def hidden(job, now=None):
