@@ -8,6 +8,7 @@ jobs, most of them short; and HTTP Basic credentials through a gateway that asks
 import json
 import re
 import urllib.parse
+import uuid
 
 import pytest
 
@@ -136,6 +137,19 @@ def test_beeline_without_a_jdbc_url_runs_nothing(service, env, alice, request):
     assert st == 202, q
     failed = wait_job(s.port, q["id"])
     assert failed["state"] == "failed" and "No current connection" in failed["error"], failed
+
+
+def test_a_retried_launcher_does_not_run_a_query_twice(service, env, alice, request):
+    """Hadoop runs a failed launcher task again (retry): its second run of the script stops at
+    the job's guard, and the job fails rather than showing what a double INSERT left."""
+    s = start(service, env, request.node, "retry")
+    table = f"gg_retry_{uuid.uuid4().hex[:12]}"
+    st, _, q = request_query(s.port, f"CREATE TABLE IF NOT EXISTS {table} (x INT); "
+                                     f"INSERT INTO {table} VALUES (1); "
+                                     f"SELECT count(*) FROM {table}")
+    assert st == 202, q
+    final = wait_job(s.port, q["id"])
+    assert final["state"] == "failed" and "gridgate_once_" in final["error"], final
 
 
 def test_basic_auth_through_a_knox_like_gateway(service, env, hdfs, alice, request):

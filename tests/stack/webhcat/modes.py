@@ -59,6 +59,14 @@ basicauth=USER:PASSWORD
     `WWW-Authenticate: BASIC realm="application"` and an HTML page, as an Apache Knox gateway in
     front of WebHCat does (its ShiroBasicAuthProvider, the default authentication of a Knox
     topology); behind Knox the cluster sees the authenticated user, whatever user.name says.
+retry[=N] (default 1)
+    The first N launcher attempts of a job die before the last statement of its script (the
+    container is lost with its node), and the job runs again from the start, as Hadoop retries a failed map task of TempletonControllerJob (up to
+    mapreduce.map.maxattempts, 4 by default, from WebHCat's own configuration; the client's
+    `define` only reaches hive's --hiveconf) and LaunchMapper.run then kills the children of
+    the earlier attempt and starts the same hive command again (reconnecting is for jar and
+    streaming jobs only). Each attempt's Watchers create statusdir/stdout and stderr anew, so
+    only the last attempt's output is left.
 slowlist[=SECONDS] (default 8)
     GET jobs answers after SECONDS: ListDelegator fetches the status of every job
     (StatusDelegator per job, several YARN and job-store calls each) before it answers.
@@ -73,7 +81,7 @@ PREFIX = "/modes/"
 KNOWN = {
     "proxy404": None, "proxy502": None, "slowkill": 10.0, "killfail": None, "nullexit": None,
     "lostsubmit": 5.0, "slowlist": 8.0, "latestdout": 0.0, "header": None, "beeline": None,
-    "basicauth": "",
+    "basicauth": "", "retry": 1.0,
 }
 
 _PROXY_PAGES = {
