@@ -296,6 +296,27 @@ static void test_beeline_connection_arguments_follow_the_setting(void **state)
     svc_stop(s);
 }
 
+/* Hadoop may run a failed launcher again from the first statement: each job creates a guard view
+ * named after its statusdir before the caller's statements and drops it after them, so that a
+ * second launch stops there. */
+static void test_every_job_is_guarded_against_a_second_launch(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
+    svc_await_loaded(s);
+    json_decref(submit_query(s, "INSERT INTO t VALUES (1) -- once", NULL));
+    pthread_mutex_lock(&f->lock);
+    char *x = strdup(f->jobs[0].execute);
+    pthread_mutex_unlock(&f->lock);
+    const char *create = strstr(x, "\nCREATE VIEW default.gridgate_once_");
+    const char *insert = strstr(x, "INSERT INTO t VALUES (1) -- once\n;\n");
+    const char *drop = strstr(x, "DROP VIEW default.gridgate_once_");
+    assert_true(create && insert && drop && create < insert && insert < drop);
+    assert_memory_equal(create + 13, drop + 10, 8 + 14 + 16); /* the same view */
+    free(x);
+    svc_stop(s);
+}
+
 /* A submission whose answer was lost is looked for in a listing that is slower than the usual
  * backend timeout and does not show the job at first (WebHCat still staging it): it is found. */
 static void test_recovery_waits_for_a_slow_and_late_listing(void **state)
@@ -389,6 +410,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_slow_kill_does_not_hold_up_other_jobs, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_beeline_connection_arguments_follow_the_setting,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_every_job_is_guarded_against_a_second_launch,
                                         fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_waits_for_a_slow_and_late_listing, fake_setup,
                                         fake_teardown),
