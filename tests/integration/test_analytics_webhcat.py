@@ -2,9 +2,11 @@
 (tests/stack/webhcat/modes.py, selected by the base URL): a proxy answering HTML 404 to every
 second status call and a job state store that lost exit values; a kill that takes seconds and
 answers 500, and one whose first DELETE fails; a submission whose answer a gateway replaced by a
-504 while WebHCat lists the job late and slowly; stdout cut by the launcher; results printed with
-a header or as Beeline tables. Each job ends as it would against the plain stand-in. Eleven Hive
-jobs, most of them short; and HTTP Basic credentials through a gateway that asks for them."""
+504 while WebHCat lists the job late and slowly; stdout cut by the launcher; results printed by
+the plain command line, with a header or as Beeline tables (which need a JDBC URL); a launcher
+that Hadoop runs a second time. Each job ends as it would against the plain stand-in, except that
+a second launch fails its job rather than run it twice. About fifteen Hive jobs, most of them
+short; and HTTP Basic credentials through a gateway that asks for them."""
 import json
 import re
 import urllib.parse
