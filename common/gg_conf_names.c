@@ -40,7 +40,7 @@ static const char *const known_settings[] = {
     "submit-timeout-ms", "jobs-dir", "hdfs-uri", "wordcount-top-max", "wait-max-s",
     "poll-interval-ms", "query-max-bytes", "job-lease-ms", "job-retention-s", "job-retention-count",
     "unlisted-grace-ms", "backend-auth", "backend-user", "backend-password", "open-access",
-    "input-roots"};
+    "input-roots", "hive-jdbc-url"};
 #define NKNOWN (sizeof(known_settings) / sizeof(known_settings[0]))
 
 const char *const *gg_conf_known_settings(size_t *n)

@@ -40,6 +40,7 @@ typedef struct analytics_settings {
     char *backend_auth;     /* simple, basic or negotiate (analytics_client.h) */
     char *backend_user;     /* basic */
     char *backend_password;
+    char *hive_jdbc_url; /* Beeline's -u for Hive 4's bin/hive (analytics_backend.h) */
 } analytics_settings;
 
 /* The service's own counters, beside the HTTP and dependency metrics every service has. */

@@ -18,7 +18,12 @@ typedef struct analytics_backend {
     const char *webhcat_url; /* ".../templeton/v1", no trailing slash */
     const char *webhdfs_url; /* ".../webhdfs/v1", no trailing slash */
     const char *user;        /* user.name on every call */
-    gg_dep *dep[2];          /* in-band health reports; NULL in tests */
+    /* JDBC URL of HiveServer2, or NULL. Hive 4's bin/hive runs Beeline, which runs nothing
+     * without a connection ("Cannot run commands specified using -e. No current connection")
+     * unless the launcher hosts have a beeline-site.xml: jobs then get the Beeline arguments
+     * -u URL -n user (WebHCat's `arg` parameters). Hive 3's command line refuses them. */
+    const char *hive_jdbc_url;
+    gg_dep *dep[2]; /* in-band health reports; NULL in tests */
     gg_histogram *latency[2];
 } analytics_backend;
 

@@ -49,6 +49,17 @@ static int check_roots(const char *value, char *why, size_t whylen)
     return rc;
 }
 
+/* Beeline connects to jdbc:hive2:// URLs; anything else would fail every job. The URL is one
+ * command-line argument: no line breaks. */
+static int check_jdbc_url(const char *value, char *why, size_t whylen)
+{
+    if (strncmp(value, "jdbc:hive2://", 13) != 0 || strpbrk(value, "\r\n")) {
+        snprintf(why, whylen, "must be a HiveServer2 URL, jdbc:hive2://host:port/db;...");
+        return -1;
+    }
+    return 0;
+}
+
 static int check_auth_mode(const char *value, char *why, size_t whylen)
 {
     int mode = analytics_auth_mode_of(value);
@@ -129,6 +140,10 @@ static const gg_conf_opt analytics_opts[] = {
      "user name of basic authentication", 0, 0, NULL, 0},
     {"backend-password", GG_CONF_STR, offsetof(analytics_settings, backend_password), NULL,
      "password of basic authentication", 0, 0, NULL, GG_CONF_SECRET},
+    {"hive-jdbc-url", GG_CONF_STR, offsetof(analytics_settings, hive_jdbc_url), NULL,
+     "HiveServer2 JDBC URL for Hive 4, whose hive command runs Beeline: jobs get Beeline's -u "
+     "URL -n <hadoop-user>; unset for Hive 3 or when the cluster has a beeline-site.xml", 0, 0,
+     check_jdbc_url, 0},
 };
 // clang-format on
 #define ANALYTICS_NOPTS (sizeof(analytics_opts) / sizeof(analytics_opts[0]))

@@ -113,6 +113,7 @@ int analytics_setup(void *ud)
     ctx->backend.webhcat_url = ctx->cfg.webhcat_url;
     ctx->backend.webhdfs_url = ctx->cfg.webhdfs_url;
     ctx->backend.user = ctx->cfg.hadoop_user;
+    ctx->backend.hive_jdbc_url = ctx->cfg.hive_jdbc_url;
     ctx->store = analytics_store_new(&ctx->backend, ctx->jobs_dir, &ctx->svc.log);
     if (!ctx->backend.http || !ctx->store)
         return -1;

@@ -9,6 +9,7 @@
 
 #include "analytics_api.h"
 #include "analytics_finish.h"
+#include "analytics_kill.h"
 #include "analytics_lease.h"
 #include "analytics_recover.h"
 #include "analytics_webhcat.h"
@@ -45,6 +46,7 @@ struct analytics_tracker {
     bool recovered;                                   /* WebHCat's list was read once */
     int64_t sweep_at;                                 /* next listing of the jobs directory */
     bool expiring;                                    /* retention has more jobs to remove */
+    analytics_killer *killer;                         /* sends the DELETEs sent again */
 };
 
 analytics_tracker *analytics_tracker_new(analytics_ctx *ctx)
@@ -53,6 +55,10 @@ analytics_tracker *analytics_tracker_new(analytics_ctx *ctx)
     if (!t)
         return NULL;
     t->ctx = ctx;
+    if (!(t->killer = analytics_killer_new(ctx))) {
+        free(t);
+        return NULL;
+    }
     pthread_mutex_init(&t->lock, NULL);
     gg_time_cond_init(&t->cond);
     uint32_t cap = (uint32_t)ctx->cfg.poll_interval_ms * 4;
@@ -239,7 +245,8 @@ static void back_off_job(analytics_tracker *t, const char *id)
 }
 
 /* A kill was requested and the job still runs: the DELETE was lost, failed or has not taken
- * effect yet. It is sent again once in a while (also after a restart), never forgotten. */
+ * effect yet. It is sent again once in a while (also after a restart), never forgotten; by the
+ * killer's threads, as it may take seconds to answer (analytics_kill.h). */
 static void resend_kill(analytics_tracker *t, const char *id, const char *wid)
 {
     int64_t now = gg_time_mono_ms();
@@ -253,14 +260,8 @@ static void resend_kill(analytics_tracker *t, const char *id, const char *wid)
         due = true;
     }
     analytics_store_unlock(t->ctx->store);
-    if (!due)
-        return;
-    analytics_err e = {0};
-    if (analytics_webhcat_kill(&t->ctx->backend, wid, t->ctx->cfg.submit_timeout_ms, &e) != 0)
-        gg_warn(&t->ctx->svc.log, "kill not confirmed yet, will send it again", "{s:s, s:s, s:s}",
-                "job", id, "webhcat_job", wid, "error", e.msg);
-    else
-        gg_info(&t->ctx->svc.log, "kill sent again", "{s:s, s:s}", "job", id, "webhcat_job", wid);
+    if (due)
+        analytics_killer_send(t->killer, id, wid); /* when it cannot, it is due again later */
 }
 
 /* Polls one job. Returns -1 when WebHCat did not answer (the pass stops and backs off). */
@@ -504,6 +505,8 @@ static void *tracker_main(void *arg)
 
 int analytics_tracker_start(analytics_tracker *t)
 {
+    if (analytics_killer_start(t->killer) != 0)
+        return -1;
     if (pthread_create(&t->thread, NULL, tracker_main, t) != 0)
         return -1;
     t->running = true;
@@ -521,6 +524,7 @@ void analytics_tracker_stop(analytics_tracker *t)
     if (t->running)
         pthread_join(t->thread, NULL);
     t->running = false;
+    analytics_killer_stop(t->killer);
     answer_parked(t, INT64_MAX, true);
 }
 
@@ -529,6 +533,7 @@ void analytics_tracker_free(analytics_tracker *t)
     if (!t)
         return;
     analytics_tracker_stop(t);
+    analytics_killer_free(t->killer);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);
     free(t);

@@ -2,6 +2,7 @@
 #include "analytics_webhcat.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,16 +120,57 @@ static int take_id(json_t *j, const char *key, char *id, size_t idlen, analytics
     return 0;
 }
 
+/* The job's text between a guard's creation and its removal. Hadoop retries a failed launcher
+ * task (mapreduce.map.maxattempts of the launcher job, 4 by default, taken from WebHCat's own
+ * configuration: `define` only reaches hive's --hiveconf, and TempletonControllerJob turns off
+ * speculative execution alone), and LaunchMapper then runs the whole command again: a raw
+ * query's INSERTs would run twice. A retried attempt stops at the guard, which the first one
+ * created (CREATE VIEW without IF NOT EXISTS fails on an existing view), and the job fails
+ * instead. The guard is named after the statusdir, unique per job. An attempt that fails
+ * after hive ended still runs again (the guard is gone by then), and a job that fails leaves
+ * its guard behind; mapreduce.map.maxattempts=1 in webhcat-site.xml avoids both
+ * (docs/DEPLOYMENT.md). */
+static char *guarded(const char *hiveql, const char *statusdir)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)statusdir; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    char view[64];
+    /* In `default` whatever database the caller's statements USE, so the DROP finds it. */
+    snprintf(view, sizeof(view), "default.gridgate_once_%016llx", (unsigned long long)h);
+    gg_buf q = {0};
+    gg_buf_printf(&q,
+                  "-- gridgate: a launcher attempt Hadoop retries stops here, not running the "
+                  "job twice\nCREATE VIEW %s AS SELECT 1;\n",
+                  view);
+    gg_buf_puts(&q, hiveql);
+    /* A line break ends a trailing comment, ';' the last statement (an empty one is skipped). */
+    gg_buf_printf(&q, "\n;\nDROP VIEW %s;\n", view);
+    return gg_buf_take(&q, NULL);
+}
+
 int analytics_webhcat_submit(const analytics_backend *b, const char *hiveql, const char *statusdir,
                              const char *define, long timeout_ms, char *id, size_t idlen,
                              analytics_err *e)
 {
     gg_buf form = {0};
+    char *script = guarded(hiveql, statusdir);
     gg_buf_form(&form, "user.name", b->user);
-    gg_buf_form(&form, "execute", hiveql);
+    gg_buf_form(&form, "execute", script ? script : "");
+    free(script);
+    if (!script)
+        form.failed = true;
     gg_buf_form(&form, "statusdir", statusdir);
     if (define)
         gg_buf_form(&form, "define", define);
+    if (b->hive_jdbc_url) {
+        /* HiveDelegator puts each `arg` on the command line before -e, where Beeline reads its
+         * connection options. */
+        gg_buf_form(&form, "arg", "-u");
+        gg_buf_form(&form, "arg", b->hive_jdbc_url);
+        gg_buf_form(&form, "arg", "-n");
+        gg_buf_form(&form, "arg", b->user);
+    }
     if (!gg_buf_str(&form)) {
         analytics_err_set(e, AE_INTERNAL, WEBHCAT, 0, "out of memory");
         return -1;

@@ -2,12 +2,15 @@
 (tests/stack/webhcat/modes.py, selected by the base URL): a proxy answering HTML 404 to every
 second status call and a job state store that lost exit values; a kill that takes seconds and
 answers 500, and one whose first DELETE fails; a submission whose answer a gateway replaced by a
-504 while WebHCat lists the job late and slowly; stdout cut by the launcher; results printed with
-a header or as Beeline tables. Each job ends as it would against the plain stand-in. Eleven Hive
-jobs, most of them short; and HTTP Basic credentials through a gateway that asks for them."""
+504 while WebHCat lists the job late and slowly; stdout cut by the launcher; results printed by
+the plain command line, with a header or as Beeline tables (which need a JDBC URL); a launcher
+that Hadoop runs a second time. Each job ends as it would against the plain stand-in, except that
+a second launch fails its job rather than run it twice. About fifteen Hive jobs, most of them
+short; and HTTP Basic credentials through a gateway that asks for them."""
 import json
 import re
 import urllib.parse
+import uuid
 
 import pytest
 
@@ -18,8 +21,10 @@ from test_analytics import request as call
 
 
 def with_modes(env, modes):
-    """The stand-in's base URL with modes selected (modes.py)."""
+    """The stand-in's base URL with modes selected (modes.py); none: the plain stand-in."""
     u = urllib.parse.urlsplit(env["GRIDGATE_WEBHCAT_URL"])
+    if not modes:
+        return env["GRIDGATE_WEBHCAT_URL"]
     return urllib.parse.urlunsplit(u._replace(path=f"/modes/{modes}{u.path}"))
 
 
@@ -102,9 +107,15 @@ def test_stdout_cut_by_the_launcher_fails_only_stdout_results(service, env, hdfs
 QUERY = "SELECT 'a\tb' AS x, CAST(NULL AS STRING) AS y, 3 AS z UNION ALL SELECT 'c', 'd', 4"
 
 
-@pytest.mark.parametrize("cli", ["header", "beeline"])
+JDBC_URL = "jdbc:hive2://hs2.example:10000/default;transportMode=binary"
+
+
+# Hive 3.1's command line as it comes, with hive.cli.print.header=true, and Hive 4's Beeline
+# (which needs GRIDGATE_HIVE_JDBC_URL): the same word count and the same rows.
+@pytest.mark.parametrize("cli", ["", "header", "beeline"])
 def test_results_do_not_depend_on_the_cli_output_format(service, env, hdfs, alice, request, cli):
-    s = start(service, env, request.node, cli)
+    extra = {"GRIDGATE_HIVE_JDBC_URL": JDBC_URL} if cli == "beeline" else {}
+    s = start(service, env, request.node, cli, **extra)
     st, _, wc = submit(s.port, {"path": "/data/text", "top": 4, "words": ["queen"]})
     assert st == 202, wc
     st, _, q = request_query(s.port, QUERY)
@@ -118,6 +129,29 @@ def test_results_do_not_depend_on_the_cli_output_format(service, env, hdfs, alic
     assert rows["state"] == "succeeded", rows
     assert sorted(rows["rows"], key=lambda r: r[2]) == [["a\tb", None, "3"], ["c", "d", "4"]]
     assert [c["name"] for c in rows["columns"]] == ["x", "y", "z"]
+
+
+def test_beeline_without_a_jdbc_url_runs_nothing(service, env, alice, request):
+    """Hive 4's bin/hive runs Beeline, which runs nothing without a connection: without
+    GRIDGATE_HIVE_JDBC_URL every job fails, saying why; with it (above) jobs run."""
+    s = start(service, env, request.node, "beeline")
+    st, _, q = request_query(s.port, "SELECT 1")
+    assert st == 202, q
+    failed = wait_job(s.port, q["id"])
+    assert failed["state"] == "failed" and "No current connection" in failed["error"], failed
+
+
+def test_a_retried_launcher_does_not_run_a_query_twice(service, env, alice, request):
+    """Hadoop runs a failed launcher task again (retry): its second run of the script stops at
+    the job's guard, and the job fails rather than showing what a double INSERT left."""
+    s = start(service, env, request.node, "retry")
+    table = f"gg_retry_{uuid.uuid4().hex[:12]}"
+    st, _, q = request_query(s.port, f"CREATE TABLE IF NOT EXISTS {table} (x INT); "
+                                     f"INSERT INTO {table} VALUES (1); "
+                                     f"SELECT count(*) FROM {table}")
+    assert st == 202, q
+    final = wait_job(s.port, q["id"])
+    assert final["state"] == "failed" and "gridgate_once_" in final["error"], final
 
 
 def test_basic_auth_through_a_knox_like_gateway(service, env, hdfs, alice, request):

@@ -476,8 +476,12 @@ def test_split_statements_like_the_hive_cli(text, expected):
 
 
 def test_hive_options_are_read_like_the_cli():
-    conf, var = hiveql.parse_options(["a=1", "b=x=y"], ["--hiveconf", "c=3", "-d", "v=w", "-S"])
-    assert conf == {"a": "1", "b": "x=y", "c": "3"} and var == {"v": "w"}
-    for bad in (["--hiveconf"], ["--hivevar", "novalue"], ["-e", "SELECT 1"]):
+    conf, var, conn = hiveql.parse_options(["a=1", "b=x=y"],
+                                           ["--hiveconf", "c=3", "-d", "v=w", "-S"])
+    assert conf == {"a": "1", "b": "x=y", "c": "3"} and var == {"v": "w"} and conn == {}
+    for bad in (["--hiveconf"], ["--hivevar", "novalue"], ["-e", "SELECT 1"], ["-u", "jdbc:x"]):
         with pytest.raises(hiveql.HiveArgError):
             hiveql.parse_options([], bad)
+    # Hive 4's bin/hive hands its arguments to Beeline, which reads its connection options.
+    _, _, conn = hiveql.parse_options([], ["-u", "jdbc:hive2://h:1/", "-n", "u"], beeline=True)
+    assert conn == {"url": "jdbc:hive2://h:1/", "user": "u"}

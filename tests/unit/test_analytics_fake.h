@@ -32,6 +32,7 @@ typedef struct fjob {
     char statusdir[256];
     char *execute;
     char *define; /* the first define field, or NULL */
+    char *form;   /* the whole POST hive body */
     int exit;     /* -1 while it runs */
 } fjob;
 
@@ -260,6 +261,8 @@ static enum MHD_Result fwebhcat(fake *f, struct MHD_Connection *c, const char *m
         size_t slot = f->njobs < FAKE_JOBS ? f->njobs++ : f->submitted % FAKE_JOBS;
         fjob *j = &f->jobs[slot];
         free(j->execute);
+        free(j->form);
+        j->form = strdup(body);
         snprintf(j->id, sizeof(j->id), "job_1700000000000_%04zu", ++f->submitted);
         snprintf(j->state, sizeof(j->state), "RUNNING");
         j->exit = -1;
@@ -540,6 +543,7 @@ static int fake_teardown(void **state)
     for (size_t i = 0; i < f->njobs; i++) {
         free(f->jobs[i].execute);
         free(f->jobs[i].define);
+        free(f->jobs[i].form);
     }
     pthread_mutex_destroy(&f->lock);
     free(f);

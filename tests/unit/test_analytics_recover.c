@@ -40,6 +40,19 @@ static void record_state(fake *f, const char *id, char *out, size_t outlen)
     json_decref(rec);
 }
 
+/* One string member of the job's record in the fake's HDFS, or "". */
+static void record_field(fake *f, const char *id, const char *name, char *out, size_t outlen)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/jobs/%s/job.json", id);
+    pthread_mutex_lock(&f->lock);
+    ffile *x = ffind(f, path);
+    json_t *rec = x ? json_loads(x->data, 0, NULL) : NULL;
+    pthread_mutex_unlock(&f->lock);
+    snprintf(out, outlen, "%s", str(rec, name) ? str(rec, name) : "");
+    json_decref(rec);
+}
+
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -98,6 +111,12 @@ static void test_unrecorded_job_of_a_stopped_replica_is_recovered(void **state)
         nanosleep(&ts, NULL);
     }
     assert_string_equal(rec, "succeeded");
+    /* The HiveQL recovered from WebHCat's userargs is the job's own, without the launcher-retry
+     * guard the submission wrapped around it: a job submitted again would nest two guards. */
+    char hiveql[4096] = "";
+    record_field(f, id, "hiveql", hiveql, sizeof(hiveql));
+    assert_non_null(strstr(hiveql, "SELECT"));
+    assert_null(strstr(hiveql, "gridgate_once"));
     /* The repeat is answered from the recovered job: its fingerprint came back with it. */
     j = call(b, "POST", "/v1/wordcount", req, &st);
     assert_int_equal(st, 200);

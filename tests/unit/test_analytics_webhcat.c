@@ -59,6 +59,20 @@ static void quick_polls(analytics_settings *c)
     c->submit_timeout_ms = 2500;
 }
 
+/* POST /v1/queries with hiveql, which must be accepted (202); then, unless until is NULL, waits
+ * until the job shows that state. Returns the answer (the caller owns it). */
+static json_t *submit_query(svc *s, const char *hiveql, const char *until)
+{
+    char body[256];
+    long st;
+    snprintf(body, sizeof(body), "{\"hiveql\": \"%s\"}", hiveql);
+    json_t *a = call(s, "POST", "/v1/queries", body, &st);
+    assert_int_equal(st, 202);
+    if (until)
+        json_decref(await_state(s, str(a, "id"), until));
+    return a;
+}
+
 /* Only WebHCat's own 400 {"error": "Could not find job ..."} means the job is gone. An HTML 404
  * or 400 (a proxy, a wrong base URL) or 502 leaves the job running, and the job is asked about
  * less and less often while they last. */
@@ -67,10 +81,7 @@ static void test_proxy_errors_never_end_a_job(void **state)
     fake *f = *state;
     svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
-    long st;
-    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
-    assert_int_equal(st, 202);
-    json_decref(await_state(s, str(a, "id"), "running"));
+    json_t *a = submit_query(s, "SELECT 1", "running");
     static const unsigned pages[] = {404, 400, 502};
     for (size_t k = 0; k < 3; k++) {
         int before = fget(f, &f->status_calls);
@@ -89,8 +100,7 @@ static void test_proxy_errors_never_end_a_job(void **state)
     ffinish(f, 0, "SUCCEEDED", 0, "1\n", "");
     json_decref(await_state(s, str(a, "id"), "succeeded"));
     /* WebHCat's own answer for a job it no longer has: settled by statusdir/exit. */
-    json_t *b = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 2\"}", &st);
-    json_decref(await_state(s, str(b, "id"), "running"));
+    json_t *b = submit_query(s, "SELECT 2", "running");
     char path[300];
     pthread_mutex_lock(&f->lock);
     snprintf(path, sizeof(path), "%s/exit", f->jobs[1].statusdir);
@@ -113,13 +123,11 @@ static void test_success_without_exit_value_reads_the_exit_file(void **state)
     svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
     fake_set(f, &f->null_exit, true);
-    long st;
     json_t *ids[3];
     for (int i = 0; i < 3; i++) {
-        char q[64];
-        snprintf(q, sizeof(q), "{\"hiveql\": \"SELECT %d\"}", i);
-        ids[i] = call(s, "POST", "/v1/queries", q, &st);
-        assert_int_equal(st, 202);
+        char q[32];
+        snprintf(q, sizeof(q), "SELECT %d", i);
+        ids[i] = submit_query(s, q, NULL);
     }
     ffinish(f, 0, "SUCCEEDED", 17, "", "FAILED: SemanticException [Error 10001]\n");
     ffinish(f, 1, "SUCCEEDED", 0, "5\n", "");
@@ -194,10 +202,8 @@ static void test_slow_and_failing_kills_are_confirmed_by_status(void **state)
     svc_await_loaded(s);
     long st;
     json_t *ids[3];
-    for (int i = 0; i < 3; i++) {
-        ids[i] = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
-        json_decref(await_state(s, str(ids[i], "id"), "running"));
-    }
+    for (int i = 0; i < 3; i++)
+        ids[i] = submit_query(s, "SELECT 1", "running");
     fake_set(f, &f->slow_kill_ms, 1000); /* twice the backend timeout */
     json_t *k = kill_job(s, str(ids[0], "id"), &st);
     assert_int_equal(st, 202);
@@ -223,6 +229,94 @@ static void test_slow_and_failing_kills_are_confirmed_by_status(void **state)
     svc_stop(s);
 }
 
+static void slow_kills(analytics_settings *c)
+{
+    quick_polls(c);
+    c->submit_timeout_ms = 3000; /* bounds a DELETE */
+}
+
+/* A DELETE the tracker sends again waits for WebHCat (YARN's kill and a Beeline "kill query",
+ * seconds): meanwhile the other jobs are polled as usual, and one that ends is seen to end. */
+static void test_a_slow_kill_does_not_hold_up_other_jobs(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_cfg(f, NULL, "adm", false, slow_kills);
+    svc_await_loaded(s);
+    json_t *a = submit_query(s, "SELECT 1", "running");
+    json_t *b = submit_query(s, "SELECT 2", "running");
+    fake_set(f, &f->kill_refuse, 1); /* the first DELETE fails: the tracker sends it again */
+    long st;
+    json_t *k = kill_job(s, str(a, "id"), &st);
+    assert_int_equal(st, 202);
+    json_decref(k);
+    fake_set(f, &f->slow_kill_ms, 4000); /* longer than the DELETE may take */
+    await_count(f, &f->delete_calls, 2); /* the one sent again is in flight */
+    ffinish(f, 1, "SUCCEEDED", 0, "2\n", "");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    json_decref(await_state(s, str(b, "id"), "succeeded"));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    if (ms >= 1500) /* polled every 50 ms; the DELETE takes 3 s */
+        fail_msg("the end of another job was seen %lld ms late", (long long)ms);
+    fake_set(f, &f->slow_kill_ms, 0);
+    json_decref(await_state(s, str(a, "id"), "killed"));
+    json_decref(a);
+    json_decref(b);
+    svc_stop(s);
+}
+
+static void with_jdbc_url(analytics_settings *c)
+{
+    quick_polls(c);
+    c->hive_jdbc_url = strdup("jdbc:hive2://hs2.example:10000/default;transportMode=binary");
+}
+
+/* Hive 4's bin/hive runs Beeline, which needs a connection: with GRIDGATE_HIVE_JDBC_URL set,
+ * every job carries Beeline's -u URL -n user as `arg` parameters (before -e on the command
+ * line); without it, none (Hive 3's command line refuses -u). */
+static void test_beeline_connection_arguments_follow_the_setting(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_cfg(f, NULL, "adm", false, with_jdbc_url);
+    svc_await_loaded(s);
+    json_decref(submit_query(s, "SELECT 1", NULL));
+    pthread_mutex_lock(&f->lock);
+    const char *form = f->jobs[0].form;
+    assert_non_null(strstr(form, "&arg=-u&arg=jdbc%3Ahive2%3A%2F%2Fhs2.example%3A10000%2Fdefault%"
+                                 "3BtransportMode%3Dbinary&arg=-n&arg=gridgate"));
+    pthread_mutex_unlock(&f->lock);
+    svc_stop(s);
+    s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
+    svc_await_loaded(s);
+    json_decref(submit_query(s, "SELECT 2", NULL));
+    pthread_mutex_lock(&f->lock);
+    assert_null(strstr(f->jobs[1].form, "arg="));
+    pthread_mutex_unlock(&f->lock);
+    svc_stop(s);
+}
+
+/* Hadoop may run a failed launcher again from the first statement: each job creates a guard view
+ * named after its statusdir before the caller's statements and drops it after them, so that a
+ * second launch stops there. */
+static void test_every_job_is_guarded_against_a_second_launch(void **state)
+{
+    fake *f = *state;
+    svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
+    svc_await_loaded(s);
+    json_decref(submit_query(s, "INSERT INTO t VALUES (1) -- once", NULL));
+    pthread_mutex_lock(&f->lock);
+    char *x = strdup(f->jobs[0].execute);
+    pthread_mutex_unlock(&f->lock);
+    const char *create = strstr(x, "\nCREATE VIEW default.gridgate_once_");
+    const char *insert = strstr(x, "INSERT INTO t VALUES (1) -- once\n;\n");
+    const char *drop = strstr(x, "DROP VIEW default.gridgate_once_");
+    assert_true(create && insert && drop && create < insert && insert < drop);
+    assert_memory_equal(create + 13, drop + 10, 8 + 14 + 16); /* the same view */
+    free(x);
+    svc_stop(s);
+}
+
 /* A submission whose answer was lost is looked for in a listing that is slower than the usual
  * backend timeout and does not show the job at first (WebHCat still staging it): it is found. */
 static void test_recovery_waits_for_a_slow_and_late_listing(void **state)
@@ -233,10 +327,8 @@ static void test_recovery_waits_for_a_slow_and_late_listing(void **state)
     fake_set(f, &f->slow_jobs_ms, 800); /* longer than the backend timeout */
     fake_set(f, &f->list_hide, 2);
     fake_set(f, &f->submit_fail, 504);
-    long st;
-    json_t *a = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SELECT 1\"}", &st);
+    json_t *a = submit_query(s, "SELECT 1", NULL);
     fake_set(f, &f->submit_fail, 0);
-    assert_int_equal(st, 202);
     json_decref(await_state(s, str(a, "id"), "running"));
     assert_int_equal(fjobs(f), 1);
     ffinish(f, 0, "SUCCEEDED", 0, "1\n", "");
@@ -286,12 +378,9 @@ static void test_stdout_shorter_than_hive_fetched_fails(void **state)
     fake *f = *state;
     svc *s = svc_start_cfg(f, NULL, "adm", false, quick_polls);
     svc_await_loaded(s);
-    long st;
     json_t *ids[3];
-    for (int i = 0; i < 3; i++) {
-        ids[i] = call(s, "POST", "/v1/queries", "{\"hiveql\": \"SHOW FUNCTIONS\"}", &st);
-        assert_int_equal(st, 202);
-    }
+    for (int i = 0; i < 3; i++)
+        ids[i] = submit_query(s, "SHOW FUNCTIONS", NULL);
     ffinish(f, 0, "SUCCEEDED", 0, "abs\nacos\n",
             "OK\nTime taken: 0.2 seconds, Fetched: 289 row(s)\n");
     ffinish(f, 1, "SUCCEEDED", 0, "abs\nacos\n", "2 rows selected (0.2 seconds)\n");
@@ -321,6 +410,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gateway_errors_on_submit_leave_it_unconfirmed,
                                         fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_slow_and_failing_kills_are_confirmed_by_status,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_a_slow_kill_does_not_hold_up_other_jobs, fake_setup,
+                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_beeline_connection_arguments_follow_the_setting,
+                                        fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_every_job_is_guarded_against_a_second_launch,
                                         fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_recovery_waits_for_a_slow_and_late_listing, fake_setup,
                                         fake_teardown),

@@ -159,6 +159,9 @@ Each service gets only the settings it reads; extraEnv comes last and wins.
 {{- with $c.backendUser }}
 {{- $_ = set $env "GRIDGATE_BACKEND_USER" . }}
 {{- end }}
+{{- with $c.hiveJdbcUrl }}
+{{- $_ = set $env "GRIDGATE_HIVE_JDBC_URL" . }}
+{{- end }}
 {{- end }}
 {{- range $k, $v := .svc.extraEnv }}
 {{- $_ := set $env $k $v }}

@@ -12,6 +12,9 @@ _KV_OPTIONS = {
 }
 # Options without an argument that change nothing here (output verbosity of the CLI).
 _FLAG_OPTIONS = {"-S", "--silent", "-v", "--verbose"}
+# Beeline's connection options (org.apache.hive.beeline.BeeLine.connectUsingArgs): Hive 4's
+# bin/hive passes its arguments to Beeline, which takes these; Hive 3's CliDriver refuses them.
+_BEELINE_OPTIONS = {"-u": "url", "-n": "user", "-p": "password"}
 
 
 class HiveArgError(ValueError):
@@ -89,10 +92,11 @@ def _split_kv(value, option):
     return name, val
 
 
-def parse_options(defines, args):
-    """Returns (hiveconf, hivevar) dicts from the `define` form fields (each NAME=VALUE, a
-    --hiveconf) and the `arg` fields (hive command-line arguments)."""
-    conf, var = {}, {}
+def parse_options(defines, args, beeline=False):
+    """Returns (hiveconf, hivevar, connection) dicts from the `define` form fields (each
+    NAME=VALUE, a --hiveconf) and the `arg` fields (hive command-line arguments); connection
+    holds Beeline's -u/-n/-p when beeline (Hive 4's bin/hive), and they are refused otherwise."""
+    conf, var, conn = {}, {}, {}
     for d in defines:
         k, v = _split_kv(d, "define")
         conf[k] = v
@@ -109,5 +113,11 @@ def parse_options(defines, args):
             (conf if _KV_OPTIONS[a] == "conf" else var)[k] = v
             i += 2
             continue
+        if beeline and a in _BEELINE_OPTIONS:
+            if i + 1 >= len(args):
+                raise HiveArgError(f"Missing argument for option: {a}")
+            conn[_BEELINE_OPTIONS[a]] = args[i + 1]
+            i += 2
+            continue
         raise HiveArgError(f"Unrecognized option: {a}")
-    return conf, var
+    return conf, var, conn

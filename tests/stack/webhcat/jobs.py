@@ -234,22 +234,14 @@ class Runner(threading.Thread):
         log.info("%s: running for %s", jid, job["user"])
         out_path = os.path.join(self.work, jid + ".stdout")
         err_path = os.path.join(self.work, jid + ".stderr")
-        out = open(out_path, "w", encoding="utf-8")
-        err = open(err_path, "w", encoding="utf-8")
-        outcome = {}
-        try:
-            if job["statusdir"]:
-                self.hdfs.mkdirs(job["statusdir"], job["user"])
-                # LaunchMapper's Watchers create stdout and stderr as the launcher starts; the
-                # stand-in fills them when the job ends.
-                for name in ("stdout", "stderr"):
-                    self.hdfs.create(f"{job['statusdir']}/{name}", job["user"], b"")
-            outcome = self._execute(job, out, err)
-        except WebHdfsError as e:
-            outcome = {"state": "FAILED", "failure_info": f"statusdir: {e}"}
-        finally:
-            out.close()
-            err.close()
+        retries = job.get("launcher_retries") or 0  # modes.py, retry
+        for attempt in range(retries + 1):
+            dies = attempt < retries
+            outcome = self._attempt(job, out_path, err_path, dies)
+            if dies and not self.store.get(jid)["kill_requested"]:
+                log.info("%s: launcher attempt %d died; Hadoop runs it again", jid, attempt + 1)
+                continue
+            break
         try:
             self._write_statusdir(job, out_path, err_path, outcome)
         except WebHdfsError as e:
@@ -267,19 +259,43 @@ class Runner(threading.Thread):
         if final["callback"]:
             threading.Thread(target=self._callback, args=(final,), daemon=True).start()
 
-    def _execute(self, job, out, err):
+    def _attempt(self, job, out_path, err_path, dies=False):
+        """One launcher attempt: the statusdir's stdout and stderr created anew, the script run
+        (when it dies, as its container does with a lost node, all but its last statement).
+        Returns the fields of the job's final record."""
+        out = open(out_path, "w", encoding="utf-8")
+        err = open(err_path, "w", encoding="utf-8")
+        try:
+            if job["statusdir"]:
+                self.hdfs.mkdirs(job["statusdir"], job["user"])
+                # LaunchMapper's Watchers create stdout and stderr as the launcher starts; the
+                # stand-in fills them when the job ends.
+                for name in ("stdout", "stderr"):
+                    self.hdfs.create(f"{job['statusdir']}/{name}", job["user"], b"")
+            return self._execute(job, out, err, dies)
+        except WebHdfsError as e:
+            return {"state": "FAILED", "failure_info": f"statusdir: {e}"}
+        finally:
+            out.close()
+            err.close()
+
+    def _execute(self, job, out, err, dies=False):
         """Runs the job on the engine; returns the fields of its final record."""
         jid = job["id"]
         text, failure = self._script(job)
+        beeline = job.get("cli_output") == "beeline"
         if failure is None:
             try:
-                conf, var = hiveql.parse_options(job["defines"], job["args"])
+                conf, var, conn = hiveql.parse_options(job["defines"], job["args"], beeline)
+                failure = modes.beeline_connect(conn) if beeline else None
             except hiveql.HiveArgError as e:
                 failure = (1, str(e))
         if failure is not None:
             err.write(failure[1] + "\n")
             return {"state": "SUCCEEDED", "exit_value": failure[0], "completed": "done"}
         statements = hiveql.split_statements(text)
+        if dies:
+            statements = statements[:-1]
         cli = modes.CliOutput(job.get("cli_output"), conf, out)
 
         def on_log(line):

@@ -48,13 +48,25 @@ beeline
     Jobs print as Hive 4's bin/hive does, which runs Beeline for the command line
     (USE_BEELINE_FOR_HIVE_CLI=true, outputformat=table): each result is a bordered table with a
     header row, and stderr says "N rows selected (S seconds)" or "No rows affected (S seconds)"
-    instead of the command line's "Time taken: S seconds, Fetched: N row(s)". (Beeline's need for
-    a JDBC URL is not played.)
+    instead of the command line's "Time taken: S seconds, Fetched: N row(s)". Beeline runs
+    nothing without a connection: a job whose arguments (`arg`) lack `-u jdbc:hive2://...`
+    ends with exit 1 and "Cannot run commands specified using -e. No current connection"
+    (BeeLine.initArgs: connectUsingArgs, then defaultBeelineConnect, which finds no
+    beeline-site.xml here); a URL of another scheme fails as "No known driver". The stand-in
+    has no HiveServer2: any jdbc:hive2:// URL connects.
 basicauth=USER:PASSWORD
     Every request must carry HTTP Basic credentials USER:PASSWORD, else it is answered 401 with
     `WWW-Authenticate: BASIC realm="application"` and an HTML page, as an Apache Knox gateway in
     front of WebHCat does (its ShiroBasicAuthProvider, the default authentication of a Knox
     topology); behind Knox the cluster sees the authenticated user, whatever user.name says.
+retry[=N] (default 1)
+    The first N launcher attempts of a job die before the last statement of its script (the
+    container is lost with its node), and the job runs again from the start, as Hadoop retries a failed map task of TempletonControllerJob (up to
+    mapreduce.map.maxattempts, 4 by default, from WebHCat's own configuration; the client's
+    `define` only reaches hive's --hiveconf) and LaunchMapper.run then kills the children of
+    the earlier attempt and starts the same hive command again (reconnecting is for jar and
+    streaming jobs only). Each attempt's Watchers create statusdir/stdout and stderr anew, so
+    only the last attempt's output is left.
 slowlist[=SECONDS] (default 8)
     GET jobs answers after SECONDS: ListDelegator fetches the status of every job
     (StatusDelegator per job, several YARN and job-store calls each) before it answers.
@@ -69,7 +81,7 @@ PREFIX = "/modes/"
 KNOWN = {
     "proxy404": None, "proxy502": None, "slowkill": 10.0, "killfail": None, "nullexit": None,
     "lostsubmit": 5.0, "slowlist": 8.0, "latestdout": 0.0, "header": None, "beeline": None,
-    "basicauth": "",
+    "basicauth": "", "retry": 1.0,
 }
 
 _PROXY_PAGES = {
@@ -208,6 +220,18 @@ class CliOutput:
         lines.append(border)
         self.out.write("".join(lines))
         self.table = []
+
+
+def beeline_connect(conn):
+    """None when Beeline connects with these -u/-n/-p options (modes.py, beeline), else the
+    (exit code, stderr) of a Beeline that could not (BeeLine.initArgs)."""
+    url = conn.get("url")
+    if not url:
+        return 1, "Cannot run commands specified using -e. No current connection"
+    if not url.startswith("jdbc:hive2://"):
+        return 1, (f"No known driver to handle \"{url}\"\n"
+                   "Cannot run commands specified using -e. No current connection")
+    return None
 
 
 def hidden(job, now=None):

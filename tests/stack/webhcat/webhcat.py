@@ -251,6 +251,8 @@ class App:
         lost = h.modes.get("lostsubmit")
         job = self.store.create(user, userargs, execute, file, defines, args, statusdir,
                                 callback, hidden_until=time.time() + lost if lost else None)
+        if "retry" in h.modes:
+            job = self.store.update(job["id"], launcher_retries=int(h.modes["retry"]))
         if "latestdout" in h.modes:
             job = self.store.update(job["id"], stdout_limit=int(h.modes["latestdout"]))
         for fmt in ("header", "beeline"):
