@@ -123,7 +123,8 @@ analytics_job *analytics_recover_rebuild(json_t *item, const char *jobs_dir, cha
         return NULL;
     }
     analytics_job *j = analytics_job_new(wc ? AJ_WORDCOUNT : AJ_QUERY, id);
-    if (!j || !(j->hiveql = strdup(hiveql)) || (wc && !(j->params = json_deep_copy(params)))) {
+    if (!j || !(j->hiveql = analytics_webhcat_unguard(hiveql)) ||
+        (wc && !(j->params = json_deep_copy(params)))) {
         analytics_job_free(j);
         json_decref(note);
         snprintf(why, whylen, "out of memory");

@@ -20,6 +20,11 @@ int analytics_webhcat_submit(const analytics_backend *b, const char *hiveql, con
                              const char *define, long timeout_ms, char *id, size_t idlen,
                              analytics_err *e);
 
+/* The caller's HiveQL of a script analytics_webhcat_submit sent (WebHCat's userargs keep the
+ * script as sent, with the guard against a retried launcher around it): a copy to free, the
+ * whole script when it has no guard, NULL when out of memory. */
+char *analytics_webhcat_unguard(const char *script);
+
 /* GET jobs/:jobid; *out gets the answer's JSON object (caller owns it). AE_NOT_FOUND only when
  * WebHCat itself says 400 {"error": "Could not find job ..."}: a 404 or 400 in HTML (a proxy, a
  * wrong base URL) or any other failure is not evidence that the job is gone. */
