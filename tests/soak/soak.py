@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "faults"))
 from faults_stack import (BIN_DIR, SOURCE_DIR, Replica, Timeout, http_get,  # noqa: E402
                           load_stack_env, wait_for)
 from faults_traffic import Lookups, Producer, cid  # noqa: E402
-from soak_measure import Series, fd_kinds, judge, table  # noqa: E402
+from soak_measure import Series, fd_kinds, judge, sockets, table  # noqa: E402
 
 SECONDS = float(os.environ.get("GG_SOAK_SECONDS", "600"))
 WARMUP = float(os.environ.get("GG_SOAK_WARMUP", "0.2"))
@@ -226,7 +226,7 @@ class Soak:
                              for r in self.replicas.values()), 120, "every service ready", 0.5)
         self.t0 = time.monotonic()
         for name, r in self.replicas.items():
-            self.series[name] = Series(name, r.proc.pid)
+            self.series[name] = Series(name, r.proc.pid, r.port)
             self.series[name].sample(self.t0)
         self.producer = Producer(self.brokers, self.topic, self.run_id, STATIONS, RATE,
                                  BAD_EVERY, 1 << 30)
@@ -248,10 +248,11 @@ class Soak:
         while time.monotonic() < self.t0 + SECONDS:
             time.sleep(max(0.0, next_sample - time.monotonic()))
             next_sample += SAMPLE_EVERY
+            inodes = sockets()
             for name, r in self.replicas.items():
                 if r.proc.poll() is not None:
                     raise AssertionError(f"{name} exited ({r.proc.returncode}):\n{r.log_tail()}")
-                self.series[name].sample(self.t0)
+                self.series[name].sample(self.t0, inodes)
             if time.monotonic() >= next_note:
                 next_note += 60
                 log(" ".join(f"{n} {s.samples[-1][1]} kB/{s.samples[-1][2]} fds/"
@@ -305,7 +306,7 @@ class Soak:
         exits = {name: r.terminate(30) for name, r in self.replicas.items()}
         figures, failed = [], []
         for name, s in self.series.items():
-            f, bad = judge(s, SECONDS, WARMUP, RSS_GROWTH, clients=1)
+            f, bad = judge(s, SECONDS, WARMUP, RSS_GROWTH)
             figures.append((name, f))
             failed += bad
         lk = {k: sum(x.counts[k] for x in self.lookups) for k in self.lookups[0].counts}
@@ -332,18 +333,20 @@ class Soak:
         for n in notes:
             log(n)
         for name, kinds in fds.items():
-            if any(name + ": open fds" in f for f in failed):
+            if any(f.startswith(name + ":") and ("descriptors" in f or "connections" in f
+                                                 or "unix" in f) for f in failed):
                 log(f"{name} descriptors at the end: {sorted(kinds.items(), key=lambda kv: -kv[1])}")
         log(f"lookups {lk}; analytics {a}; jobs {jobs}; logs in {self.logs}")
         print(table(figures), flush=True)
         for f in failed:
             print(f"FAILED: {f}", flush=True)
+        flat = ("descriptors", "connections", "unix sockets", "threads")
         rss = " ".join(f"{n} {100 * (f['rss'][2] / f['rss'][1] - 1):+.1f}%" for n, f in figures)
         print(f"soak: {'PASS' if not failed else 'FAIL'} {duration:.0f} s, load "
               f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}; produced {produced} stored "
               f"{len(set(stored) & want)}; lookups {sum(lk.values()) + sum(a.values()) - a['submitted']} "
               f"5xx {fivexx}; jobs {a['submitted']}; rss {rss}; fds and threads "
-              f"{'flat' if not any('fds' in f or 'threads' in f for f in failed) else 'NOT flat'}",
+              f"{'NOT flat' if any(k in f for f in failed for k in flat) else 'flat'}",
               flush=True)
         return not failed
 

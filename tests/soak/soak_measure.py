@@ -9,54 +9,33 @@ where the warm-up ends and is one tenth of the run long; the "end" value is the 
 samples in the last tenth of the run. Medians, not single samples: a sample may catch a request
 in flight (an accepted socket, a reply buffer being built) and a median of several ignores it.
 
-The criteria, per service:
-- resident memory (VmRSS) at the end less than `rss_growth` (10 %) above its value after warm-up;
-- open descriptors at the end at most `fd_allowance` above their value after warm-up. The
-  allowance is the number of clients that can hold a connection to the service at the instant
-  of a sample (the soak's lookup threads on it: one socket each) - a descriptor leak grows with
-  every request or reconnect, thousands over a run, and shows far above it;
-- threads at the end equal to their value after warm-up (the thread pools are fixed in size; a
-  thread per request or per reconnect would show at once)."""
+Descriptors, sorted by what holds them:
+- accepted: connections of the soak's clients to the service (its listening port); they come and
+  go with the clients, at most one per client, and are not judged;
+- connections: TCP connections the service opened to a backend (Kafka, MongoDB, Redis, WebHCat,
+  WebHDFS), and unix sockets (libcurl's wake-up socket pair, two per handle; gridgate-analytics
+  keeps one handle per thread that calls a backend). Pools and per-thread handles open them on
+  demand: the MongoDB pool adds a client when every pooled one is in use at once, a thread's
+  libcurl handle is made on its first call. So they may still grow after the warm-up, towards a
+  ceiling set by the threads: at most one connection per thread per backend port, at most two
+  unix sockets per thread. More than that is a leak;
+- other: everything else (files, pipes, eventfds, epoll, the listening socket), which must end
+  where it was after the warm-up.
+
+The criteria, per service: resident memory (VmRSS) at the end less than `rss_growth` (10 %)
+above its value after warm-up; "other" descriptors at the end equal to their value after warm-up;
+after the warm-up, never more connections to one backend port than threads and never more unix
+sockets than two per thread; threads at the end equal to their value after warm-up (every pool
+is of fixed size; a thread per request or per reconnect would show at once)."""
 import os
 import statistics
 import time
 
 
-def _unix_inodes():
-    inodes = set()
-    try:
-        with open("/proc/net/unix") as f:
-            for row in f.read().splitlines()[1:]:
-                inodes.add(row.split()[6])
-    except OSError:
-        pass
-    return inodes
-
-
-def proc_sample(pid):
-    """(rss_kb, fds, threads, unix_sockets) of a live process, from /proc."""
-    rss = threads = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-            elif line.startswith("Threads:"):
-                threads = int(line.split()[1])
-    unix, fds, unix_sockets = _unix_inodes(), 0, 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        fds += 1
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:[") and target[8:-1] in unix:
-            unix_sockets += 1
-    return rss, fds, threads, unix_sockets
-
-
-def _socket_peers():
-    """socket inode -> "local port>remote address" of every TCP connection, from /proc/net."""
-    peers = {}
+def sockets():
+    """socket inode -> (local port, remote port) of every TCP socket, and the set of unix
+    socket inodes, from /proc/net (all processes: shared by the services sampled together)."""
+    tcp, unix = {}, set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
@@ -65,15 +44,55 @@ def _socket_peers():
             continue
         for row in rows:
             cols = row.split()
-            local, remote, inode = cols[1], cols[2], cols[9]
-            peers[inode] = f"{int(local.split(':')[1], 16)}>{int(remote.split(':')[1], 16)}"
-    return peers
+            tcp[cols[9]] = (int(cols[1].split(":")[1], 16), int(cols[2].split(":")[1], 16))
+    try:
+        with open("/proc/net/unix") as f:
+            for row in f.read().splitlines()[1:]:
+                cols = row.split()
+                if len(cols) >= 7:
+                    unix.add(cols[6])
+    except OSError:
+        pass
+    return tcp, unix
+
+
+def proc_sample(pid, port, inodes=None):
+    """(rss_kb, fds, threads, other, most connections to one backend port, unix sockets) of a
+    live process listening on port."""
+    tcp, unix = inodes or sockets()
+    rss = threads = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    fds = other = unix_sockets = 0
+    backends = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        fds += 1
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        inode = target[8:-1] if target.startswith("socket:[") else None
+        if inode in tcp:
+            local, remote = tcp[inode]
+            if local == port:
+                other += remote == 0  # the listening socket; accepted ones are not judged
+            else:
+                backends[remote] = backends.get(remote, 0) + 1
+        elif inode in unix:
+            unix_sockets += 1
+        else:
+            other += 1
+    return rss, fds, threads, other, max(backends.values(), default=0), unix_sockets
 
 
 def fd_kinds(pid):
     """What a process's descriptors are, counted: files by path, TCP sockets by remote port
-    (listening ones as >0), pipes, eventfds; to name what grew when descriptors are not flat."""
-    peers = _socket_peers()
+    (listening ones: port 0), unix sockets, pipes; to name what grew when they are not flat."""
+    tcp, unix = sockets()
     kinds = {}
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -81,8 +100,9 @@ def fd_kinds(pid):
         except OSError:
             continue
         if target.startswith("socket:["):
-            peer = peers.get(target[8:-1])
-            target = f"tcp to port {peer.split('>')[1]}" if peer else "socket (not TCP)"
+            inode = target[8:-1]
+            target = (f"tcp to port {tcp[inode][1]}" if inode in tcp
+                      else "unix socket" if inode in unix else "socket")
         elif target.startswith("pipe:["):
             target = "pipe"
         kinds[target] = kinds.get(target, 0) + 1
@@ -90,33 +110,26 @@ def fd_kinds(pid):
 
 
 class Series:
-    """Samples of one process: (seconds since the run started, rss_kb, fds, threads,
-    unix_sockets)."""
+    """Samples of one process: (seconds since the run started, *proc_sample)."""
 
-    def __init__(self, name, pid):
-        self.name, self.pid = name, pid
+    def __init__(self, name, pid, port):
+        self.name, self.pid, self.port = name, pid, port
         self.samples = []
 
-    def sample(self, t0):
-        self.samples.append((time.monotonic() - t0, *proc_sample(self.pid)))
+    def sample(self, t0, inodes=None):
+        self.samples.append((time.monotonic() - t0, *proc_sample(self.pid, self.port, inodes)))
 
     def window(self, start, end, column):
         values = [s[column] for s in self.samples if start <= s[0] < end]
         return statistics.median(values) if values else None
 
 
-COLUMNS = {"rss": 1, "fds": 2, "threads": 3}
-UNIX_SOCKETS = 4
-# A libcurl handle (gridgate-analytics keeps one per thread that calls a backend) holds two
-# descriptors of its own, the wake-up socket pair of its internal multi handle (two unix
-# sockets), and a cache of at most CURLOPT_MAXCONNECTS (5 by default) kept-alive connections.
-CLIENT_HANDLE_FDS = 2 + 5
+COLUMNS = {"rss": 1, "fds": 2, "threads": 3, "other": 4}
+PER_BACKEND, UNIX = 5, 6
 
 
-def judge(series, duration, warmup=0.2, rss_growth=0.10, clients=1):
-    """{metric: (start, after_warmup, end)} and the list of failed criteria of one series.
-    `clients`: the soak's lookup threads on this service, each holding at most one accepted
-    socket at the instant of a sample."""
+def judge(series, duration, warmup=0.2, rss_growth=0.10):
+    """{metric: (start, after_warmup, end)} and the list of failed criteria of one series."""
     tenth = duration / 10
     w0 = duration * warmup
     figures, failed = {}, []
@@ -129,24 +142,25 @@ def judge(series, duration, warmup=0.2, rss_growth=0.10, clients=1):
             failed.append(f"{series.name}: too few {metric} samples")
     if failed:
         return figures, failed
-    (_, rss0, rss1), (_, fd0, fd1), (_, th0, th1) = (figures[m] for m in COLUMNS)
+    (_, rss0, rss1), (_, th0, th1), (_, ot0, ot1) = (figures[m] for m in ("rss", "threads", "other"))
     if rss1 > rss0 * (1 + rss_growth):
         failed.append(f"{series.name}: RSS grew {100 * (rss1 / rss0 - 1):.1f} % after warm-up "
                       f"({rss0:.0f} -> {rss1:.0f} kB; limit {100 * rss_growth:.0f} %)")
-    # Handles opened after the warm-up by threads that had not called a backend yet: each may
-    # add its own descriptors, once; more handles than threads would be handles leaked.
-    handles0 = series.window(w0, w0 + tenth, UNIX_SOCKETS) // 2
-    handles1 = series.window(duration - tenth, duration + 1, UNIX_SOCKETS) // 2
-    allowance = clients + CLIENT_HANDLE_FDS * max(0, handles1 - handles0)
-    if fd1 > fd0 + allowance:
-        failed.append(f"{series.name}: open fds {fd0:g} -> {fd1:g} after warm-up "
-                      f"(allowance {allowance:g}: {clients} client(s), "
-                      f"{max(0, handles1 - handles0):g} new client handle(s))")
-    if handles1 > th1:
-        failed.append(f"{series.name}: {handles1:g} client handles for {th1:g} threads")
+    if ot1 != ot0:
+        failed.append(f"{series.name}: descriptors other than connections {ot0:g} -> {ot1:g} "
+                      "after warm-up")
     if th1 != th0:
         failed.append(f"{series.name}: threads {th0:g} -> {th1:g} after warm-up")
-    figures["handles"] = (series.samples[0][UNIX_SOCKETS] // 2, handles0, handles1)
+    late = [s for s in series.samples if s[0] >= w0]
+    per_backend = max(s[PER_BACKEND] for s in late)
+    unix = max(s[UNIX] for s in late)
+    threads = max(s[3] for s in late)
+    if per_backend > threads:
+        failed.append(f"{series.name}: {per_backend} connections to one backend port, "
+                      f"{threads} threads")
+    if unix > 2 * threads:
+        failed.append(f"{series.name}: {unix} unix sockets, {threads} threads")
+    figures["peak"] = (per_backend, unix)
     return figures, failed
 
 
@@ -156,17 +170,18 @@ def growth(figures):
 
 
 def table(rows):
-    """rows: [(name, figures)]; the soak's table of start / after warm-up / end per service
-    (client handles: the libcurl handles, counted by their wake-up socket pairs)."""
+    """rows: [(name, figures)]; the soak's table of start / after warm-up / end per service;
+    "other" are the descriptors but connections; "peak" the most connections to one backend
+    port and the most unix sockets after warm-up."""
     out = [f"{'service':<10} {'RSS kB start':>12} {'warm-up':>8} {'end':>7} {'growth':>7} |"
-           f" {'fds':>3} {'warm':>4} {'end':>3} | {'threads':>7} {'warm':>4} {'end':>3} |"
-           f" {'handles':>7} {'warm':>4} {'end':>3}"]
+           f" {'fds':>3} {'warm':>4} {'end':>3} | {'other':>5} {'end':>3} |"
+           f" {'threads':>7} {'warm':>4} {'end':>3} | {'peak conn/unix':>14}"]
     for name, f in rows:
-        r, d, t = f["rss"], f["fds"], f["threads"]
-        h = f.get("handles", (None, None, None))
+        r, d, t, o = f["rss"], f["fds"], f["threads"], f["other"]
+        p = f.get("peak", (None, None))
         out.append(f"{name:<10} {_n(r[0]):>12} {_n(r[1]):>8} {_n(r[2]):>7} {growth(f):>6.1f}% |"
-                   f" {_n(d[0]):>3} {_n(d[1]):>4} {_n(d[2]):>3} | {_n(t[0]):>7} {_n(t[1]):>4}"
-                   f" {_n(t[2]):>3} | {_n(h[0]):>7} {_n(h[1]):>4} {_n(h[2]):>3}")
+                   f" {_n(d[0]):>3} {_n(d[1]):>4} {_n(d[2]):>3} | {_n(o[1]):>5} {_n(o[2]):>3} |"
+                   f" {_n(t[0]):>7} {_n(t[1]):>4} {_n(t[2]):>3} | {_n(p[0]):>8}/{_n(p[1])}")
     return "\n".join(out)
 
 
