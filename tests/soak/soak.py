@@ -280,6 +280,13 @@ class Soak:
         for lk in self.lookups:
             lk.stop()
         self.analytics.stop()
+        figures, failed = [], []
+        for name, s in self.series.items():
+            f, bad = judge(s, SECONDS, WARMUP, RSS_GROWTH)
+            figures.append((name, f))
+            failed += bad
+        # The figures first: the checks of the store below may take minutes on a busy machine.
+        print(table(figures), flush=True)
         delivered = self.producer.finish()
         produced = self.producer.produced
         want = {cid(self.run_id, i) for i in range(produced)}
@@ -287,14 +294,19 @@ class Soak:
         def tool(what):
             return subprocess.run([os.path.join(BIN_DIR, "tool_ingest_mongo"), what,
                                    self.mongo_uri, self.db, "readings"], capture_output=True,
-                                  text=True, timeout=300, check=True).stdout.split()
+                                  text=True, timeout=600, check=True).stdout.split()
         notes = []
-        try:  # counted while waiting (cheap), every id read once at the end
-            wait_for(lambda: int(tool("count")[0]) >= produced, 300, "every reading stored",
-                     pause=2)
+        ingest = self.replicas["ingest"]
+        try:  # ingest's own count while waiting (a count in the store is a scan), then every id
+            wait_for(lambda: ingest.json("/v1/ingest/status")["counters"]["stored"] >= produced,
+                     300, "every reading stored", pause=1)
         except Timeout as e:
             notes.append(str(e))
-        stored = tool("ids")
+        try:
+            stored = tool("ids")
+        except subprocess.SubprocessError as e:
+            notes.append(f"stored ids unread: {e}")
+            stored = []
         stored_ok = len(stored) == len(set(stored)) == produced and set(stored) == want
 
         cache = self.replicas["cache"]
@@ -315,11 +327,6 @@ class Soak:
 
         fds = {name: fd_kinds(r.proc.pid) for name, r in self.replicas.items()}
         exits = {name: r.terminate(30) for name, r in self.replicas.items()}
-        figures, failed = [], []
-        for name, s in self.series.items():
-            f, bad = judge(s, SECONDS, WARMUP, RSS_GROWTH)
-            figures.append((name, f))
-            failed += bad
         lk = {k: sum(x.counts[k] for x in self.lookups) for k in self.lookups[0].counts}
         a = self.analytics.counts
         fivexx = lk["5xx"] + lk["bad503"] + lk["unavailable"] + a["5xx"]
@@ -349,7 +356,6 @@ class Soak:
                 log(f"{name} descriptors at the end: {sorted(kinds.items(), key=lambda kv: -kv[1])}")
         log(f"lookups {lk}; analytics {a}; jobs {jobs}; ingest lag at the end of the run {lag}; "
             f"logs in {self.logs}")
-        print(table(figures), flush=True)
         for f in failed:
             print(f"FAILED: {f}", flush=True)
         flat = ("descriptors", "connections", "unix sockets", "threads")
