@@ -20,6 +20,7 @@ verdict line, last.
 Settings: GG_SOAK_SECONDS (600), GG_SOAK_WARMUP (0.2 of the run), GG_SOAK_RATE (100 readings/s),
 GG_SOAK_STATIONS (40), GG_SOAK_JOB_EVERY (30 s), GG_SOAK_RSS_GROWTH (0.10). Needs the whole
 stack (tests/stack/up) and GG_BIN_DIR; tests/soak/run starts the stack first."""
+import collections
 import http.client
 import json
 import os
@@ -346,6 +347,9 @@ class Soak:
             if rc != 0:
                 failed.append(f"{name} exited {rc} on SIGTERM")
         failures = [f for x in self.lookups for f in x.failures] + self.analytics.failures
+        if failures:
+            log(f"failed requests by kind and service: "
+                f"{dict(collections.Counter((f[0], f[1]) for f in failures))}")
         for f in failures[:10]:
             log(f"failed request: {f}")
         for n in notes:
