@@ -38,8 +38,9 @@ def test_a_file_or_pipe_a_few_seconds_is_a_leak():
     assert len(failed) == 1 and "other than connections" in failed[0]
 
 
-def test_one_descriptor_in_flight_is_not():
+def test_one_descriptor_in_flight_or_one_closed_is_not():
     assert judge(series(other=lambda t: 12 + (t % 3 == 0)), T)[1] == []
+    assert judge(series(other=lambda t: 13 - (t > 30)), T)[1] == []
 
 
 def test_pools_may_grow_up_to_one_connection_per_thread():
