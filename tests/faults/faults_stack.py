@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 SOURCE_DIR = os.environ.get("GG_SOURCE_DIR",
@@ -21,24 +22,9 @@ SOURCE_DIR = os.environ.get("GG_SOURCE_DIR",
 BIN_DIR = os.environ.get("GG_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
 STACK_DIR = os.path.join(SOURCE_DIR, "tests", "stack")
 
-
-class Timeout(AssertionError):
-    pass
-
-
-def wait_for(cond, timeout, what, pause=0.1):
-    """Polls cond() until it returns a truthy value; fails naming what after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = cond()
-            if last:
-                return last
-        except (OSError, http.client.HTTPException, ValueError, subprocess.SubprocessError) as e:
-            last = e
-        time.sleep(pause)
-    raise Timeout(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+# The integration tests' wait and launch helpers, shared by every launcher of the binaries.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import Timeout, scaled, service_command, wait_for  # noqa: E402,F401
 
 
 def load_stack_env():
@@ -207,7 +193,7 @@ class Replica:
 
     def start(self, timeout=30):
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([os.path.join(BIN_DIR, f"gridgate-{self.service}")],
+        self.proc = subprocess.Popen(service_command(os.path.join(BIN_DIR, f"gridgate-{self.service}")),
                                      env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_for(lambda: self.proc.poll() is None and http_get(self.port, "/healthz")[0] == 200,
@@ -227,7 +213,7 @@ class Replica:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                return self.proc.wait(timeout)
+                return self.proc.wait(scaled(timeout))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

@@ -4,9 +4,12 @@ import json
 import os
 import socket
 import subprocess
-import time
 
 import pytest
+
+# One wait for every test helper (the fault suite and the soak use it too), and the settings
+# that let the services run under a wrapper such as valgrind: see harness.py.
+from harness import Timeout, scaled, service_command, wait_for  # noqa: F401
 
 SOURCE_DIR = os.environ.get("GG_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BIN_DIR = os.environ.get("GG_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
@@ -36,23 +39,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for(cond, timeout=20.0, what="condition"):
-    """Polls cond() until it returns a truthy value or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = cond()
-            if last:
-                return last
-        except (OSError, http.client.HTTPException) as e:
-            last = e
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
-
-
 def http_get(port, path, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=scaled(10))
     try:
         conn.request("GET", path, headers=headers or {})
         r = conn.getresponse()
@@ -76,7 +64,7 @@ class Service:
 
     def start(self):
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([os.path.join(BIN_DIR, f"gridgate-{self.name}")],
+        self.proc = subprocess.Popen(service_command(os.path.join(BIN_DIR, f"gridgate-{self.name}")),
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.proc.poll() is None and http_get(self.port, "/healthz")[0] == 200,
                  what=f"{self.name} /healthz")
@@ -93,7 +81,7 @@ class Service:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(scaled(timeout))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
