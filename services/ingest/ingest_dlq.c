@@ -86,19 +86,30 @@ static size_t build(ingest_ctx *ctx, ingest_batch *b, gg_kafka_record *recs, ing
     return k;
 }
 
+/* The records of a batch's dead letters and the entries they settle; at least one of each, so
+ * that a batch without dead letters still gets arrays to hand on. */
+static int alloc_records(size_t n, gg_kafka_record **recs, ingest_entry ***slot, char *err,
+                         size_t errlen)
+{
+    *recs = calloc(n ? n : 1, sizeof(**recs));
+    *slot = calloc(n ? n : 1, sizeof(**slot));
+    if (*recs && *slot)
+        return 0;
+    free(*recs);
+    free(*slot);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
 int ingest_dlq_send(ingest_ctx *ctx, ingest_batch *b, int timeout_ms, char *err, size_t errlen)
 {
     size_t pending = ingest_batch_count(b, INGEST_ENTRY_DLQ);
     if (pending == 0)
         return 0;
-    gg_kafka_record *recs = calloc(pending, sizeof(*recs));
-    ingest_entry **slot = calloc(pending, sizeof(*slot));
-    if (!recs || !slot) {
-        free(recs);
-        free(slot);
-        snprintf(err, errlen, "out of memory");
+    gg_kafka_record *recs;
+    ingest_entry **slot;
+    if (alloc_records(pending, &recs, &slot, err, errlen) != 0)
         return -1;
-    }
     size_t k = build(ctx, b, recs, slot);
     gg_kafka_producer_send_batch(ctx->producer, recs, k, timeout_ms, err, errlen);
     for (size_t i = 0; i < k; i++)
@@ -158,14 +169,10 @@ int ingest_dlq_commit(ingest_ctx *ctx, ingest_batch *b, int timeout_ms, char *er
     if (b->n == 0)
         return 0;
     size_t pending = ingest_batch_count(b, INGEST_ENTRY_DLQ);
-    gg_kafka_record *recs = calloc(pending ? pending : 1, sizeof(*recs));
-    ingest_entry **slot = calloc(pending ? pending : 1, sizeof(*slot));
-    if (!recs || !slot) {
-        free(recs);
-        free(slot);
-        snprintf(err, errlen, "out of memory");
+    gg_kafka_record *recs;
+    ingest_entry **slot;
+    if (alloc_records(pending, &recs, &slot, err, errlen) != 0)
         return -1;
-    }
     size_t k = build(ctx, b, recs, slot);
     rd_kafka_topic_partition_list_t *offsets = next_offsets(ctx, b);
     gg_kafka_txn_result r =

@@ -27,19 +27,6 @@ static bool has_file(fake *f, const char *path)
     return found;
 }
 
-/* The record's state in the fake's HDFS, or "" (caller frees nothing: copied into out). */
-static void record_state(fake *f, const char *id, char *out, size_t outlen)
-{
-    char path[96];
-    snprintf(path, sizeof(path), "/jobs/%s/job.json", id);
-    pthread_mutex_lock(&f->lock);
-    ffile *x = ffind(f, path);
-    json_t *rec = x ? json_loads(x->data, 0, NULL) : NULL;
-    pthread_mutex_unlock(&f->lock);
-    snprintf(out, outlen, "%s", str(rec, "state") ? str(rec, "state") : "");
-    json_decref(rec);
-}
-
 /* One string member of the job's record in the fake's HDFS, or "". */
 static void record_field(fake *f, const char *id, const char *name, char *out, size_t outlen)
 {
@@ -106,7 +93,7 @@ static void test_unrecorded_job_of_a_stopped_replica_is_recovered(void **state)
     char rec[32] = "";
     struct timespec t0 = {0, 0};
     while (strcmp(rec, "succeeded") != 0 && before_deadline(&t0)) {
-        record_state(f, id, rec, sizeof(rec));
+        record_field(f, id, "state", rec, sizeof(rec));
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
