@@ -77,8 +77,8 @@ static inline void svc_stop(svc *s)
     analytics_teardown(&s->ctx);
     gg_service_destroy(&s->ctx.svc);
     analytics_settings *c = &s->ctx.cfg;
-    char *strs[] = {c->base.listen, c->webhcat_url, c->webhdfs_url, c->hadoop_user,
-                    c->admin_token, c->jobs_dir,    c->input_roots, c->api_token};
+    char *strs[] = {c->base.listen, c->webhcat_url, c->webhdfs_url, c->hadoop_user,  c->admin_token,
+                    c->jobs_dir,    c->input_roots, c->api_token,   c->hive_jdbc_url};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(strs[i]);
     curl_easy_cleanup(s->curl);
