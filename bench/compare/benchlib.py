@@ -6,8 +6,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
+import sys
 import urllib.parse
+
+# The tests' wait on a condition, shared by every launcher of the binaries.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                                "integration"))
+import harness  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -31,18 +36,11 @@ def free_port():
 
 
 def wait_for(cond, timeout, what):
-    """Polls cond() every 50 ms until it returns something truthy; fails after timeout s."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = cond()
-            if last:
-                return last
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            last = e
-        time.sleep(0.05)
-    raise SystemExit(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+    """The tests' wait (tests/integration/harness.py); a bench ends with the message instead."""
+    try:
+        return harness.wait_for(cond, timeout, what)
+    except harness.Timeout as e:
+        raise SystemExit(str(e)) from None
 
 
 def pct(xs, p):

@@ -9,8 +9,13 @@ import pathlib
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
+
+# The tests' wait on a condition, shared by every launcher of the binaries.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "demo-data" / "readings-sample.tsv"
@@ -42,18 +47,11 @@ def free_port():
 
 
 def wait_until(cond, timeout, what):
-    """Polls cond() until it gives a truthy value; raises ServiceError at the deadline."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = cond()
-            if last:
-                return last
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            last = e
-        time.sleep(0.1)
-    raise ServiceError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+    """The tests' wait (tests/integration/harness.py), failing with ServiceError at the deadline."""
+    try:
+        return harness.wait_for(cond, timeout, what, pause=0.1)
+    except harness.Timeout as e:
+        raise ServiceError(str(e)) from None
 
 
 def request(port, method, path, body=None, headers=None, timeout=30):
