@@ -117,3 +117,20 @@ int cache_doc_order(const cache_doc_info *a, const char *adoc, size_t alen, cons
                         strlen(b->correlation_id));
     return c ? c : bytes_order(adoc, alen, bdoc, blen);
 }
+
+int cache_doc_next_published(const char *msg, size_t msglen, size_t *off, const char **doc,
+                             size_t *len)
+{
+    while (*off < msglen) {
+        const char *start = msg + *off;
+        const char *nl = memchr(start, '\n', msglen - *off);
+        size_t n = nl ? (size_t)(nl - start) : msglen - *off;
+        *off += n + (nl ? 1 : 0);
+        if (n > 0) {
+            *doc = start;
+            *len = n;
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -44,4 +44,12 @@ int cache_doc_parse(const char *doc, size_t len, cache_doc_info *out);
 int cache_doc_order(const cache_doc_info *a, const char *adoc, size_t alen, const cache_doc_info *b,
                     const char *bdoc, size_t blen);
 
+/* The update channel carries the documents of one script call in one message, joined by '\n'
+ * (cache_script.h; a document never holds a raw newline). Sets *doc and *len to the document at
+ * *off in msg[0..msglen) and moves *off past it; returns 0 once every document was read. Empty
+ * pieces are skipped, so a message of one document, as earlier versions published, is read as
+ * it is. */
+int cache_doc_next_published(const char *msg, size_t msglen, size_t *off, const char **doc,
+                             size_t *len);
+
 #endif

@@ -12,12 +12,15 @@
  *   cache_doc.h, so duplicates and late messages never move a value back. The stored value is
  *   written once per aspect at the end of the call (the last of several replacements in one
  *   call is the only one anybody could read), but every replacement is published on the update
- *   channel, in order (the document is the message): replicas keep their local copies with it
- *   and their event streams carry each accepted newer reading, not one per call;
+ *   channel, in order, in one message per call: the documents joined by '\n' (a document never
+ *   holds a raw newline; cache_doc_next_published splits them). Replicas keep their local
+ *   copies with them and their event streams carry each accepted newer reading, not one per
+ *   call;
  * - recent: the document joins the sorted set scored by created_at_us. A correlation id seen
  *   before keeps only the newer of the two documents, so a resent reading is not listed twice.
  *   At the end of the call the set is trimmed to the recent size, oldest first, and the ids of
- *   trimmed documents leave the hash: the same set as trimming after each reading, since a
+ *   trimmed documents leave the hash (a correlation id is in the set at most once, so its
+ *   entry names the trimmed document): the same set as trimming after each reading, since a
  *   document trimmed early would have as many newer ones above it at the end. For the same
  *   reason a reading older than the oldest of a full set is not added at all: it could only be
  *   trimmed again (late readings, and a replay, skip the set's writes).

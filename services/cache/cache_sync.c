@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_doc.h"
 #include "cache_hub.h"
 #include "cache_keys.h"
 #include "cache_redis.h"
@@ -219,6 +220,23 @@ static int connect_and_load(cache_sync *s)
 
 /* ---- following the channel ------------------------------------------------------------------ */
 
+/* One message holds the accepted newer readings of one script call, in order: all of them go
+ * to the streams, also those the copy already holds from a reload. */
+static void on_documents(cache_sync *s, const char *msg, size_t msglen)
+{
+    size_t off = 0, len, updated = 0;
+    const char *doc;
+    while (cache_doc_next_published(msg, msglen, &off, &doc, &len)) {
+        cache_hub_publish(s->ctx->hub, doc, len);
+        if (cache_store_apply(s->ctx->store, doc, len) > 0)
+            updated++;
+    }
+    if (updated) {
+        gg_counter_add(s->ctx->stats.local_updates, updated);
+        gg_gauge_set(s->ctx->stats.local_stations, (double)cache_store_stations(s->ctx->store));
+    }
+}
+
 static void on_message(cache_sync *s, const redisReply *r)
 {
     s->last_rx_ms = gg_time_mono_ms();
@@ -230,13 +248,7 @@ static void on_message(cache_sync *s, const redisReply *r)
     if (chan->type != REDIS_REPLY_STRING)
         return;
     if (strcmp(chan->str, s->ctx->channel) == 0 && payload->type == REDIS_REPLY_STRING) {
-        /* Every publish is one accepted newer reading: all of them go to the streams, also
-         * those the copy already holds from a reload. */
-        cache_hub_publish(s->ctx->hub, payload->str, payload->len);
-        if (cache_store_apply(s->ctx->store, payload->str, payload->len) > 0) {
-            gg_counter_add(s->ctx->stats.local_updates, 1);
-            gg_gauge_set(s->ctx->stats.local_stations, (double)cache_store_stations(s->ctx->store));
-        }
+        on_documents(s, payload->str, payload->len);
     } else if (strcmp(chan->str, INVALIDATE_CHANNEL) == 0) {
         if (payload->type == REDIS_REPLY_NIL) {
             gg_info(&s->ctx->svc.log, "redis was flushed, reloading local copy", NULL);

@@ -162,6 +162,32 @@ static void test_newer_wins_order(void **state)
 #undef DOC
 }
 
+/* The update channel's message: documents joined by '\n', read back in order; a message of one
+ * document (earlier versions) is that document; empty pieces are no documents. */
+static void test_published_message_splits_in_order(void **state)
+{
+    (void)state;
+    const char msg[] = "{\"a\":1}\n{\"b\":2}\n\n{\"c\":3}";
+    const char *want[] = {"{\"a\":1}", "{\"b\":2}", "{\"c\":3}"};
+    size_t off = 0, len, n = 0;
+    const char *doc;
+    while (cache_doc_next_published(msg, sizeof(msg) - 1, &off, &doc, &len)) {
+        assert_true(n < 3);
+        assert_int_equal(len, strlen(want[n]));
+        assert_memory_equal(doc, want[n], len);
+        n++;
+    }
+    assert_int_equal(n, 3);
+    off = 0;
+    assert_int_equal(cache_doc_next_published("{\"x\":1}", 7, &off, &doc, &len), 1);
+    assert_int_equal(len, 7);
+    assert_int_equal(cache_doc_next_published("{\"x\":1}", 7, &off, &doc, &len), 0);
+    off = 0;
+    assert_int_equal(cache_doc_next_published("\n\n", 2, &off, &doc, &len), 0);
+    off = 0;
+    assert_int_equal(cache_doc_next_published("", 0, &off, &doc, &len), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_longest_reading_fits),
         cmocka_unit_test(test_parse_refuses_foreign_text),
         cmocka_unit_test(test_newer_wins_order),
+        cmocka_unit_test(test_published_message_splits_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
