@@ -122,8 +122,8 @@ static long clamp(long v, long lo, long hi)
 
 /* The queue bounds of gg_kafka_sizing (see gg_kafka.h) for role, as name/value pairs. */
 typedef struct sized_props {
-    gg_prop props[5];
-    char values[5][24];
+    gg_prop props[6];
+    char values[6][24];
     size_t n;
 } sized_props;
 
@@ -152,6 +152,10 @@ static void sized(const gg_kafka_sizing *s, gg_kafka_role role, sized_props *sp)
         sized_add(sp, "fetch.max.bytes", fetch);
         sized_add(sp, "max.partition.fetch.bytes", clamp(per_partition, 1, fetch));
         sized_add(sp, "message.max.bytes", fetch);
+        /* A queue over its bound is fetched again this soon (librdkafka 2.2 on; before it, a
+         * gg_kafka_waker does the same). */
+        if (rd_kafka_version() >= GG_KAFKA_FETCH_QUEUE_BACKOFF_VERSION)
+            sized_add(sp, "fetch.queue.backoff.ms", GG_KAFKA_FETCH_QUEUE_BACKOFF_MS);
     } else if (s->send_bytes > 0) {
         long send_kb = (clamp(s->send_bytes, 1, 1L << 30) + 1023) / 1024;
         sized_add(sp, "queue.buffering.max.kbytes",

@@ -22,6 +22,8 @@ struct gg_kafka_consumer {
      * this is what keeps gg_kafka_consumer_done() from moving backwards. */
     rd_kafka_topic_partition_list_t *marks;
     int paused;
+
+    gg_kafka_waker *waker; /* NULL unless sized queues on librdkafka before 2.2 */
 };
 
 /* ---- assignment bookkeeping (called with c->lock held) ----------------------------------- */
@@ -238,6 +240,7 @@ static rd_kafka_resp_err_t subscribe(gg_kafka_consumer *c, const char *topics)
 
 static void consumer_free(gg_kafka_consumer *c)
 {
+    gg_kafka_waker_stop(c->waker);
     if (c->rk)
         rd_kafka_destroy(c->rk);
     rd_kafka_topic_partition_list_destroy(c->assignment);
@@ -288,6 +291,8 @@ gg_kafka_consumer *gg_kafka_consumer_new(const gg_kafka_conf *conf, gg_log *log,
                       rd_kafka_err2str(e));
         goto fail;
     }
+    if (conf->sizing && gg_kafka_waker_needed())
+        c->waker = gg_kafka_waker_start(gg_kafka_wake_leader, c->rk);
     gg_info(log, "kafka consumer started", "{s:s, s:s, s:s}", "group", conf->group_id, "topic",
             conf->topic, "client", rd_kafka_name(c->rk));
     return c;
@@ -300,6 +305,8 @@ rd_kafka_resp_err_t gg_kafka_consumer_close(gg_kafka_consumer *c)
 {
     if (!c)
         return RD_KAFKA_RESP_ERR_NO_ERROR;
+    gg_kafka_waker_stop(c->waker); /* no more requests while the group is left */
+    c->waker = NULL;
     rd_kafka_resp_err_t err = gg_kafka_consumer_commit(c);
     /* Leaving the group runs the revoke path (hook, commit, unassign) on this thread. */
     rd_kafka_resp_err_t cerr = rd_kafka_consumer_close(c->rk);
@@ -377,6 +384,10 @@ size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, s
             continue;
         msgs[n++] = m;
     }
+    /* A full poll: the prefetch queue is being drained at full speed (gg_kafka_waker.c). */
+    if (n == max && n > 0)
+        gg_kafka_waker_poke(c->waker, rd_kafka_topic_name(msgs[n - 1]->rkt),
+                            msgs[n - 1]->partition);
     return n;
 }
 

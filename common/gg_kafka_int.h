@@ -57,4 +57,31 @@ int gg_kafka_lag_update(gg_kafka_lag *l, const char *json, size_t len, gg_log *l
 json_t *gg_kafka_lag_json(gg_kafka_lag *l);
 int64_t gg_kafka_lag_total(gg_kafka_lag *l);
 
+/* librdkafka from this version on backs off a full prefetch queue for fetch.queue.backoff.ms
+ * (gg_kafka_conf.c sets it); before it, for up to a second, unless a gg_kafka_waker wakes the
+ * fetcher. */
+#define GG_KAFKA_FETCH_QUEUE_BACKOFF_VERSION 0x020200ff
+#define GG_KAFKA_FETCH_QUEUE_BACKOFF_MS      10
+
+/* Wakes the broker thread of a partition's leader, on a thread of its own, so that a consumer
+ * draining a sized prefetch queue does not wait for librdkafka's one-second backoff (see
+ * gg_kafka_waker.c). */
+typedef struct gg_kafka_waker gg_kafka_waker;
+
+/* True when the linked librdkafka lacks fetch.queue.backoff.ms. */
+int gg_kafka_waker_needed(void);
+/* What the waker does per poke, on its thread: gg_kafka_wake_leader with the rd_kafka_t as
+ * opaque (a ListOffsets request to the partition's leader); tests give their own. */
+typedef void (*gg_kafka_wake_fn)(void *opaque, const char *topic, int32_t partition);
+void gg_kafka_wake_leader(void *rk, const char *topic, int32_t partition);
+/* NULL when out of resources: the consumer then works as without it, only slower. */
+gg_kafka_waker *gg_kafka_waker_start(gg_kafka_wake_fn fn, void *opaque);
+/* After a poll that came back full; any thread; never waits for the broker. */
+void gg_kafka_waker_poke(gg_kafka_waker *w, const char *topic, int32_t partition);
+/* Requests made so far. */
+uint64_t gg_kafka_waker_sent(gg_kafka_waker *w);
+/* Stops and frees it; waits for a request in flight (at most half a second). Before the handle
+ * is destroyed. */
+void gg_kafka_waker_stop(gg_kafka_waker *w);
+
 #endif
