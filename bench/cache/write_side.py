@@ -17,6 +17,14 @@ import procmem  # noqa: E402
 
 BASE = os.environ["GG_BASELINE_BIN"]
 CUR = os.environ["GG_CURRENT_BIN"]
+# GG_WRITE_COMPARE=queues: the baseline is the current build with librdkafka's own queue bounds
+# (what it had before gg_kafka_sizing), to show what the sized queues cost in rate.
+LIBRDKAFKA_DEFAULTS = {"GRIDGATE_KAFKA_PROP_QUEUED_MIN_MESSAGES": "100000",
+                       "GRIDGATE_KAFKA_PROP_QUEUED_MAX_MESSAGES_KBYTES": "65536",
+                       "GRIDGATE_KAFKA_PROP_FETCH_MAX_BYTES": "52428800",
+                       "GRIDGATE_KAFKA_PROP_MAX_PARTITION_FETCH_BYTES": "1048576",
+                       "GRIDGATE_KAFKA_PROP_MESSAGE_MAX_BYTES": "1000000"}
+BASE_ENV = LIBRDKAFKA_DEFAULTS if os.environ.get("GG_WRITE_COMPARE") == "queues" else {}
 N = int(os.environ.get("GG_WRITE_READINGS", "100000"))
 ROUNDS = int(os.environ.get("GG_WRITE_ROUNDS", "2"))
 STATIONS = 16
@@ -65,17 +73,18 @@ def drop_keys(env, prefix):
                        capture_output=True)
 
 
-def cache(bin_dir, env, topic, group, prefix, log_dir):
+def cache(bin_dir, env, topic, group, prefix, log_dir, extra=None):
+    extra = extra or {}
     return Service(bin_dir, "cache", {"GRIDGATE_KAFKA_BROKERS": env["GRIDGATE_KAFKA_BROKERS"],
                                       "GRIDGATE_KAFKA_TOPIC": topic, "GRIDGATE_KAFKA_GROUP": group,
                                       "GRIDGATE_REDIS_URL": env["GRIDGATE_REDIS_URL"],
                                       "GRIDGATE_REDIS_PREFIX": prefix,
-                                      "GRIDGATE_LOG_LEVEL": "warn"}, log_dir)
+                                      "GRIDGATE_LOG_LEVEL": "warn", **extra}, log_dir)
 
 
-def apply_rate(bin_dir, env, topic, count, tag, log_dir):
+def apply_rate(bin_dir, env, topic, count, tag, log_dir, extra=None):
     prefix = f"ggwrite{tag}:"
-    s = cache(bin_dir, env, topic, f"{topic}-{tag}", prefix, log_dir)
+    s = cache(bin_dir, env, topic, f"{topic}-{tag}", prefix, log_dir, extra)
 
     def applied():
         return s.metric("gridgate_cache_readings_applied_total")
@@ -92,7 +101,7 @@ def apply_rate(bin_dir, env, topic, count, tag, log_dir):
         drop_keys(env, prefix)
 
 
-def visibility(bin_dir, env, tag, log_dir):
+def visibility(bin_dir, env, tag, log_dir, extra=None):
     topic = f"gg-write-vis-{tag}-{uuid.uuid4().hex[:8]}"
     prefix = f"ggwritevis{tag}:"
     # The topic exists and the cache has applied from it before the clock starts: a consumer
@@ -102,7 +111,7 @@ def visibility(bin_dir, env, tag, log_dir):
             "correlation_id": str(uuid.uuid4()), "created_at": 1764000000, "schema_version": 1}
     subprocess.run(["kcat", "-P", "-b", env["GRIDGATE_KAFKA_BROKERS"], "-t", topic, "-K", "\t"],
                    input=f"999\t{json.dumps(warm)}\n".encode(), check=True, timeout=60)
-    s = cache(bin_dir, env, topic, topic, prefix, log_dir)
+    s = cache(bin_dir, env, topic, topic, prefix, log_dir, extra)
     try:
         wait_for(lambda: s.metric("gridgate_cache_readings_applied_total") >= 1, 60,
                  "the warm-up reading applied")
@@ -128,8 +137,9 @@ def main():
     rows = []
     for r in range(ROUNDS):
         for name, b in (("baseline", BASE), ("current", CUR)):
-            a = apply_rate(b, env, topic, count, f"{name}{r}", log_dir)
-            v = visibility(b, env, f"{name}{r}", log_dir)
+            extra = BASE_ENV if name == "baseline" else {}
+            a = apply_rate(b, env, topic, count, f"{name}{r}", log_dir, extra)
+            v = visibility(b, env, f"{name}{r}", log_dir, extra)
             rows.append((name, r + 1, a, v))
             print(f"{name} round {r + 1}: {a['per_second']:.0f} readings/s in {a['seconds']:.2f} s, "
                   f"Redis {a['redis_ms_per_1000']:.1f} ms CPU per 1000; visible "

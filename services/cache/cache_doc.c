@@ -134,3 +134,19 @@ int cache_doc_next_published(const char *msg, size_t msglen, size_t *off, const 
     }
     return 0;
 }
+
+int cache_doc_prev_published(const char *msg, size_t *end, const char **doc, size_t *len)
+{
+    while (*end > 0) {
+        size_t stop = *end, start = stop;
+        while (start > 0 && msg[start - 1] != '\n')
+            start--;
+        *end = start > 0 ? start - 1 : 0;
+        if (stop > start) {
+            *doc = msg + start;
+            *len = stop - start;
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -51,5 +51,7 @@ int cache_doc_order(const cache_doc_info *a, const char *adoc, size_t alen, cons
  * it is. */
 int cache_doc_next_published(const char *msg, size_t msglen, size_t *off, const char **doc,
                              size_t *len);
+/* The same from the end: *end starts at msglen and moves before each document returned. */
+int cache_doc_prev_published(const char *msg, size_t *end, const char **doc, size_t *len);
 
 #endif

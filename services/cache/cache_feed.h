@@ -3,7 +3,9 @@
  * A step polls a batch, parses every message (gg_record_parse; refused messages are counted by
  * reason and skipped: the ingest service owns the dead-letter topic), applies the readings in
  * one pipelined round (cache_writer.h) and only then marks the batch's offsets done, so a crash
- * or an outage replays readings and never loses one. When Redis fails, the same batch is
+ * or an outage replays readings and never loses one. While Redis works on a batch the step
+ * polls and parses the next one (it is sent by the next step): parsing is most of a reading's
+ * cost, and the two then overlap. When Redis fails, the same batch is
  * retried with backoff (100 ms growing to 1 s) while consumption is paused and Redis is
  * reported down; the next successful round resumes it.
  *
@@ -37,6 +39,8 @@ void cache_feed_free(cache_feed *f);
 /* Polls up to poll_ms and applies what came. Returns the number of messages finished, or -1
  * when the service is stopping and a batch is left unapplied. */
 long cache_feed_step(cache_feed *f, int poll_ms);
+/* Messages polled and not yet applied (the next step sends them first). */
+size_t cache_feed_pending(const cache_feed *f);
 
 rd_kafka_t *cache_feed_handle(cache_feed *f);
 

@@ -399,6 +399,12 @@ int cache_hub_publish(cache_hub *h, const char *doc, size_t len)
     cache_doc_info info;
     if (cache_doc_parse(doc, len, &info) != 0)
         return -1;
+    return cache_hub_publish_parsed(h, doc, len, &info);
+}
+
+int cache_hub_publish_parsed(cache_hub *h, const char *doc, size_t len, const cache_doc_info *pi)
+{
+    const cache_doc_info info = *pi;
     size_t cap = len + 64;
     cache_event *e = malloc(sizeof(*e) + cap);
     if (!e)

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache_doc.h"
 #include "cache_ids.h"
 #include "gg_metrics.h"
 #include "gg_record.h"
@@ -80,6 +81,8 @@ void cache_hub_close(cache_hub_client *c);
 /* One accepted update (a reading document from the update channel); returns the number of
  * streams it was queued to, -1 when doc is not a reading document. Any one thread. */
 int cache_hub_publish(cache_hub *h, const char *doc, size_t len);
+/* The same with the fields cache_doc_parse read from doc. */
+int cache_hub_publish_parsed(cache_hub *h, const char *doc, size_t len, const cache_doc_info *info);
 /* Ends every stream cleanly (the updates may have gaps: the subscription was lost), so clients
  * reconnect and resume from Redis. */
 void cache_hub_end_all(cache_hub *h);

@@ -110,8 +110,10 @@ int cache_rebuild_run(cache_ctx *ctx, cache_feed *feed, atomic_bool *stop)
         gg_info(log, "rebuild started: replaying the topic into redis", "{s:s, s:i, s:I}", "topic",
                 ctx->cfg.kafka.topic, "partitions", ends->cnt, "up_to_offsets",
                 (json_int_t)total(ends));
-        /* Bounded by the end offsets: each step moves a position forward or waits on Kafka. */
-        while (!atomic_load(stop) && !caught_up(rk, ends)) {
+        /* Bounded by the end offsets: each step moves a position forward or waits on Kafka. The
+         * position counts what was polled, so what is polled but not yet applied (a step
+         * parses the next batch while Redis takes one) keeps the loop going too. */
+        while (!atomic_load(stop) && (!caught_up(rk, ends) || cache_feed_pending(feed))) {
             long n = cache_feed_step(feed, REBUILD_POLL_MS);
             if (n > 0) {
                 replayed += n;

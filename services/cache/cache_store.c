@@ -49,12 +49,15 @@ static uint32_t id_hash(const char *s, size_t n)
 
 /* ---- values -------------------------------------------------------------------------------- */
 
-static cache_val *val_new(const char *doc, size_t len)
+/* info: the document's fields when the caller parsed it already, else NULL. */
+static cache_val *val_new(const char *doc, size_t len, const cache_doc_info *info)
 {
     cache_val *v = malloc(sizeof(*v) + len + 1);
     if (!v)
         return NULL;
-    if (cache_doc_parse(doc, len, &v->info) != 0) {
+    if (info)
+        v->info = *info;
+    else if (cache_doc_parse(doc, len, &v->info) != 0) {
         free(v);
         return NULL;
     }
@@ -170,7 +173,7 @@ static cache_val *table_swap_in(cache_table *t, cache_val *v, int *stored)
 
 int cache_table_put(cache_table *t, const char *doc, size_t len)
 {
-    cache_val *v = val_new(doc, len);
+    cache_val *v = val_new(doc, len, NULL);
     if (!v)
         return -1;
     int stored;
@@ -219,7 +222,13 @@ void cache_store_replace(cache_store *s, cache_table *t)
 
 int cache_store_apply(cache_store *s, const char *doc, size_t len)
 {
-    cache_val *v = val_new(doc, len); /* parsed before the lock: readers never wait on it */
+    return cache_store_apply_parsed(s, doc, len, NULL);
+}
+
+int cache_store_apply_parsed(cache_store *s, const char *doc, size_t len,
+                             const cache_doc_info *info)
+{
+    cache_val *v = val_new(doc, len, info); /* parsed before the lock: readers never wait on it */
     if (!v)
         return -1;
     int stored;

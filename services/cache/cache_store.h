@@ -20,6 +20,7 @@
 
 #include "cache.h"
 #include "cache_body.h"
+#include "cache_doc.h"
 #include "gg_buf.h"
 #include "cache_etag.h"
 #include "cache_ids.h"
@@ -41,6 +42,9 @@ int cache_table_put(cache_table *t, const char *doc, size_t len);
 void cache_store_replace(cache_store *s, cache_table *t);
 /* Applies one published document: 1 replaced or added, 0 not newer, -1 bad document. */
 int cache_store_apply(cache_store *s, const char *doc, size_t len);
+/* The same with the fields cache_doc_parse read from doc. */
+int cache_store_apply_parsed(cache_store *s, const char *doc, size_t len,
+                             const cache_doc_info *info);
 /* The subscription is gone: lookups answer CACHE_LOOKUP_INCOHERENT until the next replace. */
 void cache_store_set_incoherent(cache_store *s);
 bool cache_store_coherent(cache_store *s);

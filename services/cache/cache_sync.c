@@ -220,17 +220,57 @@ static int connect_and_load(cache_sync *s)
 
 /* ---- following the channel ------------------------------------------------------------------ */
 
-/* One message holds the accepted newer readings of one script call, in order: all of them go
- * to the streams, also those the copy already holds from a reload. */
-static void on_documents(cache_sync *s, const char *msg, size_t msglen)
+/* One message holds the accepted newer readings of one script call, in order. With streams
+ * open every one of them goes to the streams (also those the copy already holds from a reload)
+ * and to the copy, each parsed once; without (streams false), to the copy only. */
+static size_t documents_to_streams(cache_sync *s, const char *msg, size_t msglen, bool streams)
 {
     size_t off = 0, len, updated = 0;
     const char *doc;
+    cache_doc_info info;
     while (cache_doc_next_published(msg, msglen, &off, &doc, &len)) {
-        cache_hub_publish(s->ctx->hub, doc, len);
-        if (cache_store_apply(s->ctx->store, doc, len) > 0)
+        if (cache_doc_parse(doc, len, &info) != 0)
+            continue;
+        if (streams)
+            cache_hub_publish_parsed(s->ctx->hub, doc, len, &info);
+        if (cache_store_apply_parsed(s->ctx->store, doc, len, &info) > 0)
             updated++;
     }
+    return updated;
+}
+
+/* Without streams only the copy wants them, and of one station's readings in one message only
+ * the last of each aspect can stay (each was newer than the one before it): read from the end
+ * until both aspects are found. A message that mixes stations (no writer of this version sends
+ * one) is applied whole; the copy's newer-wins decides. */
+static size_t documents_to_copy(cache_sync *s, const char *msg, size_t msglen)
+{
+    size_t end = msglen, len, updated = 0;
+    const char *doc;
+    char station[sizeof(((cache_doc_info *)0)->station_id)] = "";
+    cache_doc_info info;
+    bool seen[2] = {false, false};
+    while (!(seen[0] && seen[1]) && cache_doc_prev_published(msg, &end, &doc, &len)) {
+        if (cache_doc_parse(doc, len, &info) != 0)
+            continue;
+        if (!*station)
+            memcpy(station, info.station_id, sizeof(station));
+        else if (strcmp(station, info.station_id) != 0)
+            return updated + documents_to_streams(s, msg, msglen, false);
+        int a = info.aspect == GG_ASPECT_EDGE_PREDICTION;
+        if (seen[a])
+            continue;
+        seen[a] = true;
+        if (cache_store_apply_parsed(s->ctx->store, doc, len, &info) > 0)
+            updated++;
+    }
+    return updated;
+}
+
+static void on_documents(cache_sync *s, const char *msg, size_t msglen)
+{
+    size_t updated = cache_hub_streams(s->ctx->hub) ? documents_to_streams(s, msg, msglen, true)
+                                                    : documents_to_copy(s, msg, msglen);
     if (updated) {
         gg_counter_add(s->ctx->stats.local_updates, updated);
         gg_gauge_set(s->ctx->stats.local_stations, (double)cache_store_stations(s->ctx->store));

@@ -31,6 +31,15 @@ typedef struct writer_scratch {
     char (*us)[24];    /* [cap] created_at of a group's readings, as text */
 } writer_scratch;
 
+/* The batch's readings to send (valid, admitted), grouped by station in their batch order: one
+ * script call per group. */
+typedef struct batch_order {
+    size_t *idx;    /* item indexes, sorted by (station, position) */
+    size_t n;       /* how many */
+    size_t *starts; /* group g is idx[starts[g]..starts[g + 1]) */
+    size_t groups;
+} batch_order;
+
 struct cache_writer {
     const cache_ctx *ctx;
     redisContext *c;
@@ -38,6 +47,11 @@ struct cache_writer {
     char size[24]; /* GRIDGATE_RECENT_SIZE as text, an argument of every call */
     cache_admit *admit;
     writer_scratch s;
+    /* Between cache_writer_send and cache_writer_receive: the batch whose commands are on the
+     * connection, and what the admission refused of it. */
+    bool sent;
+    batch_order o;
+    size_t refused;
 };
 
 static void scratch_free(writer_scratch *s)
@@ -125,15 +139,6 @@ static int writer_connect(cache_writer *w, char *err, size_t errlen)
     }
     return 0;
 }
-
-/* The batch's readings to send (valid, admitted), grouped by station in their batch order: one
- * script call per group. */
-typedef struct batch_order {
-    size_t *idx;    /* item indexes, sorted by (station, position) */
-    size_t n;       /* how many */
-    size_t *starts; /* group g is idx[starts[g]..starts[g + 1]) */
-    size_t groups;
-} batch_order;
 
 /* Sorts idx[0..n) by (station, position) with an insertion-merge: qsort takes no context, and
  * batches are at most a poll's worth of items. */
@@ -231,13 +236,30 @@ static bool script_outcome(const redisReply *r, size_t count, cache_apply_result
     return true;
 }
 
-/* One round: 0 all acknowledged, 1 the server lacks the script, -1 error (I/O errors drop the
- * connection; error replies leave it usable, every reply having been read). */
-static int round_trip(cache_writer *w, const cache_item *items, const batch_order *o,
-                      cache_apply_result *res, char *err, size_t errlen)
+/* Writes every command of the batch to the socket; 0, or -1 after an I/O error (the
+ * connection dropped). */
+static int send_all(cache_writer *w, const cache_item *items, const batch_order *o, char *err,
+                    size_t errlen)
 {
     for (size_t g = 0; g < o->groups; g++)
         append_group(w, items, o, g);
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(w->c, &done) != REDIS_OK) {
+            snprintf(err, errlen, "%s", w->c->errstr);
+            drop(w);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads the replies of a batch sent by send_all: 0 all acknowledged, 1 the server lacks the
+ * script, -1 error (I/O errors drop the connection; error replies leave it usable, every reply
+ * having been read). */
+static int read_replies(cache_writer *w, const batch_order *o, cache_apply_result *res, char *err,
+                        size_t errlen)
+{
     cache_apply_result got = {0};
     bool noscript = false, failed = false;
     for (size_t i = 0; i < o->groups * 2; i++) {
@@ -293,11 +315,14 @@ static long admit(cache_writer *w, const cache_item *items, size_t n, char *err,
 
 static int apply_admitted(cache_writer *w, const cache_item *items, size_t n,
                           cache_apply_result *res, char *err, size_t errlen);
+static int apply_ordered(cache_writer *w, const cache_item *items, batch_order o,
+                         cache_apply_result *res, char *err, size_t errlen);
 
-int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache_apply_result *res,
-                       char *err, size_t errlen)
+/* Connects, sizes the scratch arrays and runs the admission: 1 with the refused count in
+ * *refused, 0 when the batch holds no reading to send, -1 on error. */
+static int prepare(cache_writer *w, const cache_item *items, size_t n, size_t *refused, char *err,
+                   size_t errlen)
 {
-    memset(res, 0, sizeof(*res));
     size_t valid = 0;
     for (size_t i = 0; i < n; i++)
         valid += items[i].doclen ? 1 : 0;
@@ -312,8 +337,55 @@ int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache
     long nrefused = admit(w, items, n, err, errlen);
     if (nrefused < 0)
         return -1;
-    res->refused = (size_t)nrefused;
+    *refused = (size_t)nrefused;
+    return 1;
+}
+
+int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache_apply_result *res,
+                       char *err, size_t errlen)
+{
+    memset(res, 0, sizeof(*res));
+    size_t refused = 0;
+    int rc = prepare(w, items, n, &refused, err, errlen);
+    if (rc <= 0)
+        return rc;
+    res->refused = refused;
     return apply_admitted(w, items, n, res, err, errlen);
+}
+
+int cache_writer_send(cache_writer *w, const cache_item *items, size_t n, char *err, size_t errlen)
+{
+    w->sent = false;
+    w->refused = 0;
+    memset(&w->o, 0, sizeof(w->o));
+    int rc = prepare(w, items, n, &w->refused, err, errlen);
+    if (rc <= 0)
+        return rc;
+    order_batch(&w->s, items, n, &w->o);
+    if (send_all(w, items, &w->o, err, errlen) != 0)
+        return -1;
+    w->sent = true;
+    return 0;
+}
+
+int cache_writer_receive(cache_writer *w, const cache_item *items, cache_apply_result *res,
+                         char *err, size_t errlen)
+{
+    memset(res, 0, sizeof(*res));
+    res->refused = w->refused;
+    if (!w->sent)
+        return 0;
+    w->sent = false;
+    int rc = read_replies(w, &w->o, res, err, errlen);
+    if (rc != 1)
+        return rc;
+    /* The server lost the script (a restart, SCRIPT FLUSH): load it and send again, as
+     * cache_writer_apply does. */
+    if (cache_script_load(w->c, w->sha, err, errlen) != 0) {
+        drop(w);
+        return -1;
+    }
+    return apply_ordered(w, items, w->o, res, err, errlen);
 }
 
 static int apply_admitted(cache_writer *w, const cache_item *items, size_t n,
@@ -321,10 +393,18 @@ static int apply_admitted(cache_writer *w, const cache_item *items, size_t n,
 {
     batch_order o;
     order_batch(&w->s, items, n, &o);
+    return apply_ordered(w, items, o, res, err, errlen);
+}
+
+static int apply_ordered(cache_writer *w, const cache_item *items, batch_order o,
+                         cache_apply_result *res, char *err, size_t errlen)
+{
     /* A restarted server forgets the script: load it again and resend the (idempotent) batch.
      * Twice in a row would mean something flushes scripts continually. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        int rc = round_trip(w, items, &o, res, err, errlen);
+        int rc = send_all(w, items, &o, err, errlen);
+        if (rc == 0)
+            rc = read_replies(w, &o, res, err, errlen);
         if (rc <= 0)
             return rc;
         if (cache_script_load(w->c, w->sha, err, errlen) != 0) {

@@ -1,11 +1,11 @@
 /* cache_writer: applies a poll batch of readings to Redis in one pipelined round: per station
  * in the batch one EVALSHA of the update step (cache_script.h) with that station's readings in
  * batch order, and one SADD to the station index. A call per station rather than per reading:
- * Redis pays a script call's fixed cost once per station and poll, and one write and one
- * notification per latest value however many readings replaced it. The index lives outside the
- * station's hash tag (it spans all stations), so it is written beside the script rather than
- * inside it; the script runs first, so an indexed station always has data. Both are idempotent:
- * a batch that failed halfway is simply sent again.
+ * Redis pays a script call's fixed cost once per station and poll, one write per latest value
+ * however many readings replaced it, and one message on the update channel for all of them. The
+ * index lives outside the station's hash tag (it spans all stations), so it is written beside the
+ * script rather than inside it; the script runs first, so an indexed station always has data. Both
+ * are idempotent: a batch that failed halfway is simply sent again.
  *
  * The writer owns one connection (the consumer thread's), opened lazily; the script is loaded
  * when it connects and again when the server answers NOSCRIPT. */
@@ -43,5 +43,15 @@ void cache_writer_free(cache_writer *w);
  * err (the connection is dropped after an I/O error and reopened on the next call). */
 int cache_writer_apply(cache_writer *w, const cache_item *items, size_t n, cache_apply_result *res,
                        char *err, size_t errlen);
+
+/* cache_writer_apply in two halves, so that the caller can parse its next batch while Redis
+ * works on this one: send runs the admission and writes the batch's commands to the socket
+ * without waiting for Redis; receive reads the replies (and sends the batch again if the server
+ * had lost the script). items[0..n) must stay as they are in between, and nothing else may use
+ * the writer. send returns 0 or -1 with the reason in err; receive returns and fills res as
+ * cache_writer_apply does. After a failed send, receive is not called. */
+int cache_writer_send(cache_writer *w, const cache_item *items, size_t n, char *err, size_t errlen);
+int cache_writer_receive(cache_writer *w, const cache_item *items, cache_apply_result *res,
+                         char *err, size_t errlen);
 
 #endif

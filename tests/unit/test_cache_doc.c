@@ -182,6 +182,21 @@ static void test_published_message_splits_in_order(void **state)
     assert_int_equal(cache_doc_next_published("{\"x\":1}", 7, &off, &doc, &len), 1);
     assert_int_equal(len, 7);
     assert_int_equal(cache_doc_next_published("{\"x\":1}", 7, &off, &doc, &len), 0);
+    /* From the end: the same documents in reverse. */
+    size_t end = sizeof(msg) - 1;
+    while (cache_doc_prev_published(msg, &end, &doc, &len)) {
+        assert_true(n > 0);
+        n--;
+        assert_int_equal(len, strlen(want[n]));
+        assert_memory_equal(doc, want[n], len);
+    }
+    assert_int_equal(n, 0);
+    end = 7;
+    assert_int_equal(cache_doc_prev_published("{\"x\":1}", &end, &doc, &len), 1);
+    assert_int_equal(len, 7);
+    assert_int_equal(cache_doc_prev_published("{\"x\":1}", &end, &doc, &len), 0);
+    end = 2;
+    assert_int_equal(cache_doc_prev_published("\n\n", &end, &doc, &len), 0);
     off = 0;
     assert_int_equal(cache_doc_next_published("\n\n", 2, &off, &doc, &len), 0);
     off = 0;
