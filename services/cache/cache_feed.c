@@ -45,14 +45,22 @@ static void parse_into(cache_feed *f, rd_kafka_message_t *m)
     it->doclen = cache_doc_format(&it->rec, it->doc, sizeof(it->doc));
 }
 
-static void poll_into(cache_feed *f, int timeout_ms)
+/* Polls up to want messages (fewer when items has less room) and parses them. */
+static void poll_upto(cache_feed *f, size_t want, int timeout_ms)
 {
     size_t room = FEED_CAP - f->n;
-    if (room > FEED_POLL_MAX)
-        room = FEED_POLL_MAX;
+    if (room > want)
+        room = want;
+    if (room == 0)
+        return;
     size_t got = gg_kafka_consumer_poll(f->kc, f->msgs, room, timeout_ms);
     for (size_t i = 0; i < got; i++)
         parse_into(f, f->msgs[i]);
+}
+
+static void poll_into(cache_feed *f, int timeout_ms)
+{
+    poll_upto(f, FEED_POLL_MAX, timeout_ms);
 }
 
 /* Marks (when the feed commits) and releases items[0..k), and moves the rest to the front. */
@@ -190,6 +198,9 @@ long cache_feed_step(cache_feed *f, int poll_ms)
     long before = f->finished;
     if (f->n == 0)
         poll_into(f, poll_ms);
+    else if (f->n <
+             FEED_POLL_MAX) /* what the last step parsed: fill the batch from what is ready */
+        poll_upto(f, FEED_POLL_MAX - f->n, 0);
     if (f->n > 0 && !f->failing) {
         if (apply_pipelined(f) == 0)
             return f->finished - before;
