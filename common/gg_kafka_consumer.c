@@ -24,6 +24,8 @@ struct gg_kafka_consumer {
     int paused;
 
     gg_kafka_waker *waker; /* NULL unless sized queues on librdkafka before 2.2 */
+    size_t wake_every;     /* records taken between pokes: the sizing's batch */
+    size_t since_wake;     /* records taken since the last poke (poll thread only) */
 };
 
 /* ---- assignment bookkeeping (called with c->lock held) ----------------------------------- */
@@ -291,8 +293,10 @@ gg_kafka_consumer *gg_kafka_consumer_new(const gg_kafka_conf *conf, gg_log *log,
                       rd_kafka_err2str(e));
         goto fail;
     }
-    if (conf->sizing && gg_kafka_waker_needed())
+    if (conf->sizing && gg_kafka_waker_needed()) {
         c->waker = gg_kafka_waker_start(gg_kafka_wake_leader, c->rk);
+        c->wake_every = conf->sizing->batch > 0 ? (size_t)conf->sizing->batch : 1;
+    }
     gg_info(log, "kafka consumer started", "{s:s, s:s, s:s}", "group", conf->group_id, "topic",
             conf->topic, "client", rd_kafka_name(c->rk));
     return c;
@@ -384,10 +388,14 @@ size_t gg_kafka_consumer_poll(gg_kafka_consumer *c, rd_kafka_message_t **msgs, s
             continue;
         msgs[n++] = m;
     }
-    /* A full poll: the prefetch queue is being drained at full speed (gg_kafka_waker.c). */
-    if (n == max && n > 0)
+    /* A batch's worth taken since the last poke: the queue has room the fetcher may not see
+     * (gg_kafka_waker.c). */
+    c->since_wake += n;
+    if (c->waker && n > 0 && c->since_wake >= c->wake_every) {
+        c->since_wake = 0;
         gg_kafka_waker_poke(c->waker, rd_kafka_topic_name(msgs[n - 1]->rkt),
                             msgs[n - 1]->partition);
+    }
     return n;
 }
 

@@ -76,7 +76,7 @@ typedef void (*gg_kafka_wake_fn)(void *opaque, const char *topic, int32_t partit
 void gg_kafka_wake_leader(void *rk, const char *topic, int32_t partition);
 /* NULL when out of resources: the consumer then works as without it, only slower. */
 gg_kafka_waker *gg_kafka_waker_start(gg_kafka_wake_fn fn, void *opaque);
-/* After a poll that came back full; any thread; never waits for the broker. */
+/* After a batch's worth of records was taken; any thread; never waits for the broker. */
 void gg_kafka_waker_poke(gg_kafka_waker *w, const char *topic, int32_t partition);
 /* Requests made so far. */
 uint64_t gg_kafka_waker_sent(gg_kafka_waker *w);

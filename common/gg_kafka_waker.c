@@ -11,10 +11,12 @@
  * rd_kafka_query_watermark_offsets(), is cheap for the broker and goes out on the leader's
  * connection, whose thread then decides again which partitions to fetch.
  *
- * The consumer pokes the waker after a poll that came back full (it is draining its queue at
- * full speed; at a live feed's rate polls come back short and nothing is sent). The waker runs
- * one request at a time, at least GG_KAFKA_WAKE_GAP_MS apart, on its own thread so that the
- * consumer never waits for the broker. */
+ * The consumer pokes the waker each time it has taken a batch's worth of records since the
+ * last poke (gg_kafka_sizing's batch): by then the queue has room for a batch, and the fetcher
+ * may be the one sleeping. At full speed that is a poke every few milliseconds; at a live feed's
+ * rate one every few seconds. The waker runs one request at a time, at least
+ * GG_KAFKA_WAKE_GAP_MS apart, on its own thread so that the consumer never waits for the
+ * broker. */
 #include "gg_kafka_int.h"
 
 #include <errno.h>
@@ -37,6 +39,7 @@ struct gg_kafka_waker {
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t cond;
     bool want, stop;
+    bool idle; /* waiting for a poke: the only time a poke needs to signal */
     char topic[256];
     int32_t partition;
     uint64_t sent; /* requests made, for the tests */
@@ -63,8 +66,10 @@ static void *waker_main(void *arg)
     char topic[sizeof(w->topic)];
     for (;;) {
         pthread_mutex_lock(&w->lock);
+        w->idle = true;
         while (!w->want && !w->stop)
             pthread_cond_wait(&w->cond, &w->lock);
+        w->idle = false;
         if (w->stop) {
             pthread_mutex_unlock(&w->lock);
             return NULL;
@@ -122,7 +127,10 @@ void gg_kafka_waker_poke(gg_kafka_waker *w, const char *topic, int32_t partition
     snprintf(w->topic, sizeof(w->topic), "%s", topic);
     w->partition = partition;
     w->want = true;
-    pthread_cond_signal(&w->cond);
+    /* During a request or the gap after it the poke is only noted: waking the thread then would
+     * cost a context switch for nothing. */
+    if (w->idle)
+        pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
