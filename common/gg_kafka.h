@@ -158,6 +158,9 @@ int gg_kafka_consumer_last_error(gg_kafka_consumer *c, char *buf, size_t len, in
 
 rd_kafka_t *gg_kafka_consumer_handle(gg_kafka_consumer *c);
 
+/* Requests made to wake the fetcher (librdkafka before 2.2 with sized queues; 0 otherwise). */
+uint64_t gg_kafka_consumer_wakes(gg_kafka_consumer *c);
+
 /* Commits the offsets marked done, leaves the group (the revoke hook runs once more, on this
  * thread) and frees the consumer. Returns the first error met; the consumer is freed anyway. */
 rd_kafka_resp_err_t gg_kafka_consumer_close(gg_kafka_consumer *c);

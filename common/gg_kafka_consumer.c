@@ -531,6 +531,11 @@ int gg_kafka_consumer_last_error(gg_kafka_consumer *c, char *buf, size_t len, in
     return gg_kafka_base_last_error(&c->base, buf, len, at_ms);
 }
 
+uint64_t gg_kafka_consumer_wakes(gg_kafka_consumer *c)
+{
+    return gg_kafka_waker_sent(c->waker);
+}
+
 rd_kafka_t *gg_kafka_consumer_handle(gg_kafka_consumer *c)
 {
     return c->rk;

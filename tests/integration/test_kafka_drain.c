@@ -34,7 +34,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void produce(const char *brokers, const char *topic, gg_log *log)
+static void produce(const char *brokers, const char *topic, gg_log *log, int n)
 {
     /* Small record batches, as a producer at a live rate writes them: Kafka returns at least
      * one whole record batch per fetch, so large ones would fill the queue in one go. */
@@ -47,11 +47,11 @@ static void produce(const char *brokers, const char *topic, gg_log *log)
         fail_msg("producer: %s", err);
     static gg_kafka_record recs[N];
     static char vals[N][64];
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < n; i++) {
         int len = snprintf(vals[i], sizeof(vals[i]), "{\"n\":%d,\"pad\":\"0123456789abcdef\"}", i);
         recs[i] = (gg_kafka_record){.value = vals[i], .vlen = (size_t)len};
     }
-    assert_int_equal(gg_kafka_producer_send_batch(p, recs, N, WAIT_MS, err, sizeof(err)),
+    assert_int_equal(gg_kafka_producer_send_batch(p, recs, (size_t)n, WAIT_MS, err, sizeof(err)),
                      RD_KAFKA_RESP_ERR_NO_ERROR);
     gg_kafka_producer_destroy(p);
 }
@@ -66,7 +66,7 @@ static void test_sized_queue_drains_without_backoff(void **state)
     assert_int_equal(getrandom(r, sizeof(r), 0), (ssize_t)sizeof(r));
     char topic[64];
     snprintf(topic, sizeof(topic), "gg-drain-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-    produce(brokers, topic, &log);
+    produce(brokers, topic, &log, N);
 
     const gg_kafka_sizing sizing = {.record_bytes = 64, .batch = B, .prefetch = 1};
     gg_kafka_conf conf = {.brokers = brokers,
@@ -99,12 +99,56 @@ static void test_sized_queue_drains_without_backoff(void **state)
     gg_log_destroy(&log);
 }
 
+/* At a live rate the fetcher needs no waking: its queue never reaches its bound. A consumer
+ * that takes one record per poll (as gridgate-ingest does) once counted every such poll as a
+ * full one and sent a request per 10 ms at any rate; now it sends one per batch taken. */
+static void test_live_rate_sends_no_wakes(void **state)
+{
+    (void)state;
+    const char *brokers = stack_env_need("GRIDGATE_KAFKA_BROKERS");
+    gg_log log;
+    gg_log_init(&log, "test-drain", GG_LOG_WARN, stderr);
+    unsigned char r[4];
+    assert_int_equal(getrandom(r, sizeof(r), 0), (ssize_t)sizeof(r));
+    char topic[64];
+    snprintf(topic, sizeof(topic), "gg-live-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+    produce(brokers, topic, &log, 60);
+    const gg_kafka_sizing sizing = {.record_bytes = 64, .batch = B, .prefetch = 10};
+    gg_kafka_conf conf = {.brokers = brokers,
+                          .group_id = topic,
+                          .topic = topic,
+                          .client_id = "test-drain",
+                          .stats_interval_ms = -1,
+                          .sizing = &sizing};
+    char err[512] = "";
+    gg_kafka_consumer *c = gg_kafka_consumer_new(&conf, &log, NULL, NULL, err, sizeof(err));
+    if (!c)
+        fail_msg("consumer: %s", err);
+    size_t got = 0;
+    int64_t end = now_ms() + WAIT_MS;
+    while (got < 60 && now_ms() < end) {
+        rd_kafka_message_t *m;
+        if (gg_kafka_consumer_poll(c, &m, 1, 100) == 1) {
+            got++;
+            rd_kafka_message_destroy(m);
+        }
+    }
+    assert_int_equal(got, 60);
+    /* A request would follow a poke within the waker's gap. */
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(gg_kafka_consumer_wakes(c), 0);
+    gg_kafka_consumer_close(c);
+    gg_log_destroy(&log);
+}
+
 int main(void)
 {
     if (stack_env_load() != 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sized_queue_drains_without_backoff),
+        cmocka_unit_test(test_live_rate_sends_no_wakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
