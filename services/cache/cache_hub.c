@@ -402,17 +402,16 @@ int cache_hub_publish(cache_hub *h, const char *doc, size_t len)
     return cache_hub_publish_parsed(h, doc, len, &info);
 }
 
-int cache_hub_publish_parsed(cache_hub *h, const char *doc, size_t len, const cache_doc_info *pi)
+int cache_hub_publish_parsed(cache_hub *h, const char *doc, size_t len, const cache_doc_info *info)
 {
-    const cache_doc_info info = *pi;
     size_t cap = len + 64;
     cache_event *e = malloc(sizeof(*e) + cap);
     if (!e)
         return -1;
     atomic_init(&e->refs, 1);
-    e->aspect = info.aspect;
-    e->us = info.created_at_us;
-    memcpy(e->station, info.station_id, sizeof(e->station));
+    e->aspect = info->aspect;
+    e->us = info->created_at_us;
+    memcpy(e->station, info->station_id, sizeof(e->station));
     e->len = cache_hub_format(doc, len, e->text, cap);
     size_t slen = strlen(e->station);
     int64_t now = gg_time_mono_ms();

@@ -220,10 +220,10 @@ static int connect_and_load(cache_sync *s)
 
 /* ---- following the channel ------------------------------------------------------------------ */
 
-/* One message holds the accepted newer readings of one script call, in order. With streams
- * open every one of them goes to the streams (also those the copy already holds from a reload)
- * and to the copy, each parsed once; without (streams false), to the copy only. */
-static size_t documents_to_streams(cache_sync *s, const char *msg, size_t msglen, bool streams)
+/* One message holds the accepted newer readings of one script call, in order. Every one of them
+ * goes to the copy and, with streams true, to the streams too (also those the copy already
+ * holds from a reload), each parsed once. */
+static size_t apply_every_document(cache_sync *s, const char *msg, size_t msglen, bool streams)
 {
     size_t off = 0, len, updated = 0;
     const char *doc;
@@ -256,7 +256,7 @@ static size_t documents_to_copy(cache_sync *s, const char *msg, size_t msglen)
         if (!*station)
             memcpy(station, info.station_id, sizeof(station));
         else if (strcmp(station, info.station_id) != 0)
-            return updated + documents_to_streams(s, msg, msglen, false);
+            return updated + apply_every_document(s, msg, msglen, false);
         int a = info.aspect == GG_ASPECT_EDGE_PREDICTION;
         if (seen[a])
             continue;
@@ -269,7 +269,7 @@ static size_t documents_to_copy(cache_sync *s, const char *msg, size_t msglen)
 
 static void on_documents(cache_sync *s, const char *msg, size_t msglen)
 {
-    size_t updated = cache_hub_streams(s->ctx->hub) ? documents_to_streams(s, msg, msglen, true)
+    size_t updated = cache_hub_streams(s->ctx->hub) ? apply_every_document(s, msg, msglen, true)
                                                     : documents_to_copy(s, msg, msglen);
     if (updated) {
         gg_counter_add(s->ctx->stats.local_updates, updated);

@@ -56,19 +56,17 @@ static void produce(const char *brokers, const char *topic, gg_log *log, int n)
     gg_kafka_producer_destroy(p);
 }
 
-static void test_sized_queue_drains_without_backoff(void **state)
+/* A fresh topic named prefix-<random> holding n records, and a consumer of it in a group of its
+ * own with queues sized to batches of B, prefetch of them ahead. */
+static gg_kafka_consumer *sized_consumer(const char *prefix, int n, long prefetch, gg_log *log,
+                                         char *topic, size_t topiclen)
 {
-    (void)state;
     const char *brokers = stack_env_need("GRIDGATE_KAFKA_BROKERS");
-    gg_log log;
-    gg_log_init(&log, "test-drain", GG_LOG_WARN, stderr);
     unsigned char r[4];
     assert_int_equal(getrandom(r, sizeof(r), 0), (ssize_t)sizeof(r));
-    char topic[64];
-    snprintf(topic, sizeof(topic), "gg-drain-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-    produce(brokers, topic, &log, N);
-
-    const gg_kafka_sizing sizing = {.record_bytes = 64, .batch = B, .prefetch = 1};
+    snprintf(topic, topiclen, "%s-%02x%02x%02x%02x", prefix, r[0], r[1], r[2], r[3]);
+    produce(brokers, topic, log, n);
+    const gg_kafka_sizing sizing = {.record_bytes = 64, .batch = B, .prefetch = prefetch};
     gg_kafka_conf conf = {.brokers = brokers,
                           .group_id = topic,
                           .topic = topic,
@@ -76,9 +74,19 @@ static void test_sized_queue_drains_without_backoff(void **state)
                           .stats_interval_ms = -1,
                           .sizing = &sizing};
     char err[512] = "";
-    gg_kafka_consumer *c = gg_kafka_consumer_new(&conf, &log, NULL, NULL, err, sizeof(err));
+    gg_kafka_consumer *c = gg_kafka_consumer_new(&conf, log, NULL, NULL, err, sizeof(err));
     if (!c)
         fail_msg("consumer: %s", err);
+    return c;
+}
+
+static void test_sized_queue_drains_without_backoff(void **state)
+{
+    (void)state;
+    gg_log log;
+    gg_log_init(&log, "test-drain", GG_LOG_WARN, stderr);
+    char topic[64];
+    gg_kafka_consumer *c = sized_consumer("gg-drain", N, 1, &log, topic, sizeof(topic));
     rd_kafka_message_t *msgs[B];
     size_t got = 0;
     /* The clock starts at the first message: joining the group takes its own time. */
@@ -105,25 +113,10 @@ static void test_sized_queue_drains_without_backoff(void **state)
 static void test_live_rate_sends_no_wakes(void **state)
 {
     (void)state;
-    const char *brokers = stack_env_need("GRIDGATE_KAFKA_BROKERS");
     gg_log log;
     gg_log_init(&log, "test-drain", GG_LOG_WARN, stderr);
-    unsigned char r[4];
-    assert_int_equal(getrandom(r, sizeof(r), 0), (ssize_t)sizeof(r));
     char topic[64];
-    snprintf(topic, sizeof(topic), "gg-live-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-    produce(brokers, topic, &log, 60);
-    const gg_kafka_sizing sizing = {.record_bytes = 64, .batch = B, .prefetch = 10};
-    gg_kafka_conf conf = {.brokers = brokers,
-                          .group_id = topic,
-                          .topic = topic,
-                          .client_id = "test-drain",
-                          .stats_interval_ms = -1,
-                          .sizing = &sizing};
-    char err[512] = "";
-    gg_kafka_consumer *c = gg_kafka_consumer_new(&conf, &log, NULL, NULL, err, sizeof(err));
-    if (!c)
-        fail_msg("consumer: %s", err);
+    gg_kafka_consumer *c = sized_consumer("gg-live", 60, 10, &log, topic, sizeof(topic));
     size_t got = 0;
     int64_t end = now_ms() + WAIT_MS;
     while (got < 60 && now_ms() < end) {
